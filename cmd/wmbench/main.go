@@ -1,0 +1,256 @@
+// Command wmbench is wm's load generator for line-based TCP servers
+// (request "hello\n", the same line expected back), after
+// workerman-bench, and the plain-Go baseline server the benchmarks
+// compare against.
+//
+//	wmbench long     -addr HOST:PORT [-c 100] [-d 10s | -n N]
+//	wmbench pipeline -addr HOST:PORT [-c 100] [-p 16] [-d 10s | -n N]
+//	wmbench short    -addr HOST:PORT [-c 50] [-d 10s | -n N]
+//	wmbench idle     -addr HOST:PORT [-n 10000] [-hold 5s] (-pids PID,PID | -match PATTERN)
+//	wmbench baseline -addr 127.0.0.1:PORT
+//
+// Client modes print a human summary, then one line of JSON with the
+// same fields, and exit 0; with -fail-on-error they exit 1 if any error
+// was counted. Run `wmbench help` for the details.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wm-go/wm/internal/benchserver"
+)
+
+const usage = `usage: wmbench MODE [flags]
+
+Load generator for line-based TCP servers: each request is one line
+("hello\n" by default) and the server must send the same line back.
+
+modes:
+  long      C persistent connections, each with one request in flight
+  pipeline  C persistent connections, each with P requests in flight
+  short     C workers, each looping: connect, one request, reply, close
+  idle      open N idle connections and report the server's RSS growth
+  baseline  serve the plain-Go echo baseline (goroutine per connection,
+            4 KiB bufio each way) until SIGINT or SIGTERM
+
+In long and pipeline modes a server may close a connection at a request
+boundary (EOF, ECONNRESET or EPIPE before any byte of the next reply):
+wmbench reconnects and resends the outstanding requests, and counts a
+reconnect, not an error. A partial or wrong reply, a timeout, or a failed
+reconnect (after -retries attempts) is an error. Errors count events: a
+broken connection counts once and abandons its outstanding requests.
+
+Client modes print a summary, then the same fields as one JSON line.
+Run 'wmbench MODE -h' for a mode's flags.
+
+examples:
+  wmbench baseline -addr 127.0.0.1:7001 &
+  wmbench long     -addr 127.0.0.1:7001 -c 100 -d 10s
+  wmbench pipeline -addr 127.0.0.1:7001 -c 100 -p 16 -d 10s
+  wmbench short    -addr 127.0.0.1:7001 -c 50 -d 10s
+  wmbench idle     -addr 127.0.0.1:7001 -n 10000 -hold 5s -match 'wm: '
+`
+
+func main() {
+	os.Exit(run1(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run1 runs the command line args and returns the exit status.
+func run1(args []string, stdout, errOut io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(errOut, usage)
+		return 2
+	}
+	mode, args := args[0], args[1:]
+	switch mode {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "long", "pipeline", "short", "idle", "baseline":
+	default:
+		fmt.Fprintf(errOut, "wmbench: unknown mode %q\n\n%s", mode, usage)
+		return 2
+	}
+
+	fs := flag.NewFlagSet("wmbench "+mode, flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	var (
+		cfg         Config
+		msg         string
+		pids        string
+		failOnError bool
+		jsonOnly    bool
+		cpuProfile  string
+	)
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:7001", "server `host:port`")
+	switch mode {
+	case "long", "pipeline", "short":
+		defConns := 100
+		if mode == "short" {
+			defConns = 50
+		}
+		fs.IntVar(&cfg.Conns, "c", defConns, "concurrent `connections` (short: workers)")
+		if mode == "pipeline" {
+			fs.IntVar(&cfg.Pipeline, "p", 16, "`requests` in flight per connection")
+		}
+		fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "run `duration`; with -n alone, no limit")
+		fs.Int64Var(&cfg.Requests, "n", 0, "stop after this many `requests` in total (0: no limit)")
+		if mode == "short" {
+			fs.BoolVar(&cfg.Reset, "rst", false, "close each connection with a RST (SO_LINGER 0) instead of a FIN, so that it leaves no TIME_WAIT")
+			fs.IntVar(&cfg.SrcAddrs, "srcaddrs", 64, "with a 127.x server address, connect from this many `addresses` 127.0.1.1... in turn, so that TIME_WAIT does not exhaust or slow down ephemeral ports (0: kernel's choice, max 250)")
+		}
+	case "idle":
+		fs.IntVar(&cfg.IdleConns, "n", 10000, "idle `connections` to open")
+		fs.DurationVar(&cfg.Hold, "hold", 5*time.Second, "hold the connections this `long` before measuring")
+		fs.IntVar(&cfg.Rate, "rate", 5000, "open at most this many connections per `second`")
+		fs.BoolVar(&cfg.Ping, "ping", false, "send one request on each connection before holding it")
+		fs.StringVar(&pids, "pids", "", "server processes to measure: `PID,PID,...`")
+		fs.StringVar(&cfg.Match, "match", "", "measure the processes whose cmdline contains `PATTERN` (re-evaluated at each measurement; wmbench itself excluded)")
+	}
+	if mode != "baseline" {
+		fs.StringVar(&msg, "msg", "hello", "request `line` (a newline is appended)")
+		fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "connect, reply and write `timeout`")
+		fs.IntVar(&cfg.Retries, "retries", 5, "connect retries on ECONNREFUSED/EAGAIN, backing off from 10ms")
+		fs.BoolVar(&failOnError, "fail-on-error", false, "exit 1 if any error was counted")
+		fs.BoolVar(&jsonOnly, "json", false, "print only the JSON line")
+	}
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of wmbench itself to `file`")
+	fs.Usage = func() {
+		fmt.Fprintf(errOut, "usage: wmbench %s [flags]\n", mode)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(errOut, "wmbench %s: unexpected argument %q\n", mode, fs.Arg(0))
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if mode != "idle" && set["n"] && !set["d"] {
+		cfg.Duration = 0
+	}
+	cfg.Msg = []byte(msg + "\n")
+	if strings.ContainsRune(msg, '\n') {
+		fmt.Fprintf(errOut, "wmbench %s: -msg must not contain a newline\n", mode)
+		return 2
+	}
+	if pids != "" {
+		for _, f := range strings.Split(pids, ",") {
+			pid, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || pid <= 0 {
+				fmt.Fprintf(errOut, "wmbench idle: bad pid %q in -pids\n", f)
+				return 2
+			}
+			cfg.PIDs = append(cfg.PIDs, pid)
+		}
+	}
+	if mode == "idle" && (pids == "") == (cfg.Match == "") {
+		fmt.Fprintln(errOut, "wmbench idle: give exactly one of -pids and -match")
+		return 2
+	}
+	if cfg.Conns < 0 || cfg.Pipeline < 0 || cfg.Requests < 0 || cfg.Duration < 0 {
+		fmt.Fprintf(errOut, "wmbench %s: -c, -p, -n and -d must not be negative\n", mode)
+		return 2
+	}
+
+	if lim, err := raiseNoFile(); err != nil {
+		fmt.Fprintf(errOut, "wmbench: %v\n", err)
+	} else if mode == "idle" && uint64(cfg.IdleConns)+64 > lim {
+		fmt.Fprintf(errOut, "wmbench idle: warning: RLIMIT_NOFILE is %d, too low for %d connections\n", lim, cfg.IdleConns)
+	}
+
+	if cpuProfile != "" {
+		stopProfile, err := startProfile(cpuProfile)
+		if err != nil {
+			fmt.Fprintf(errOut, "wmbench: %v\n", err)
+			return 1
+		}
+		defer stopProfile()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if mode == "baseline" {
+		if err := serveBaseline(ctx, cfg.Addr, errOut); err != nil {
+			fmt.Fprintf(errOut, "wmbench baseline: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+
+	runners := map[string]func(context.Context, Config) (*Result, error){
+		"long": runLong, "pipeline": runPipeline, "short": runShort, "idle": runIdle,
+	}
+	cfg.Progress = errOut
+	res, err := runners[mode](ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(errOut, "wmbench %s: %v\n", mode, err)
+		return 1
+	}
+	if !jsonOnly {
+		printSummary(stdout, res)
+	}
+	if err := printJSON(stdout, res); err != nil {
+		fmt.Fprintf(errOut, "wmbench %s: %v\n", mode, err)
+		return 1
+	}
+	if failOnError && res.ErrorCount > 0 {
+		return 1
+	}
+	return 0
+}
+
+// serveBaseline runs the baseline echo server on addr until ctx ends.
+func serveBaseline(ctx context.Context, addr string, errOut io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	var srv benchserver.Server
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	fmt.Fprintf(errOut, "wmbench baseline: pid %d serving %s\n", os.Getpid(), ln.Addr())
+	select {
+	case <-ctx.Done():
+		srv.Close()
+		<-done
+		return nil
+	case err := <-done:
+		srv.Close()
+		return err
+	}
+}
+
+// startProfile starts a CPU profile into path and returns its stop.
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}

@@ -1,0 +1,16 @@
+// Command wmd is the wm daemon with the built-in apps compiled in:
+//
+//	wmd [-c DIR] start [-d] | stop | restart [-d] | reload | status | check
+//
+// To run your own apps, copy this file: import the daemon and your app
+// packages, and call daemon.Main.
+package main
+
+import (
+	"github.com/wm-go/wm/daemon"
+
+	_ "github.com/wm-go/wm/apps/echo"
+	_ "github.com/wm-go/wm/apps/echoservice"
+)
+
+func main() { daemon.Main() }

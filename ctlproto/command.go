@@ -1,0 +1,309 @@
+package ctlproto
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mattn/go-shellwords"
+)
+
+// Command names, as typed on the control port.
+const (
+	CmdStatus = "status" // show the GLOBAL STATUS / PROCESS STATUS tables
+	CmdReload = "reload" // smooth restart of every worker group
+	CmdKill   = "kill"   // smooth restart of one worker
+	CmdStop   = "stop"   // graceful stop of the whole daemon
+	CmdQuit   = "quit"   // end the session
+	CmdHelp   = "help"   // list the commands
+	CmdTail   = "tail"   // show (and follow) log lines
+	CmdWatch  = "watch"  // show status again every interval
+)
+
+// Defaults and limits of the command arguments.
+const (
+	// DefaultTailLines is how many lines `tail` shows without -n.
+	DefaultTailLines = 10
+	// MaxTailLines bounds `tail -n`, so one command cannot ask the daemon
+	// to buffer an unbounded amount of log.
+	MaxTailLines = 100000
+	// DefaultWatchInterval is how often `watch` refreshes without an
+	// interval argument.
+	DefaultWatchInterval = time.Second
+	// MinWatchInterval and MaxWatchInterval bound the `watch` interval.
+	MinWatchInterval = 100 * time.Millisecond
+	MaxWatchInterval = 24 * time.Hour
+)
+
+// Command is one parsed control command. Only the fields that belong to
+// Name are meaningful; the others are zero, except that ParseCommand fills
+// in the documented defaults, so two Commands that mean the same thing
+// compare equal with ==.
+type Command struct {
+	// Name is one of the Cmd constants, or "" for an empty line, which
+	// callers should treat as "do nothing".
+	Name string
+	// PID is the worker to restart (kill).
+	PID int
+	// JSON asks for one JSON line instead of the tables (status --json).
+	JSON bool
+	// Lines is how many past lines to show (tail -n); DefaultTailLines if
+	// not given. Zero means none: with Follow, only new lines.
+	Lines int
+	// Follow keeps the tail open, streaming new lines (tail -f).
+	Follow bool
+	// Group restricts tail to one worker group; "" means every group.
+	Group string
+	// Interval is the refresh period of watch; DefaultWatchInterval if not
+	// given.
+	Interval time.Duration
+}
+
+// commandHelp is the grammar in human form: usage and a one-line summary
+// of every command, in the order `help` lists them.
+var commandHelp = []struct{ usage, summary string }{
+	{"status [--json]", "show the daemon's status tables (--json: one JSON line)"},
+	{"reload", "smoothly restart every worker group"},
+	{"kill PID", "smoothly restart the worker process PID"},
+	{"stop", "stop the daemon gracefully (ends this session)"},
+	{"quit", "end this session"},
+	{"help", "list these commands"},
+	{"tail [-n N] [-f] [GROUP]", "show the last N log lines (default 10), -f to follow"},
+	{"watch [INTERVAL]", "show status every INTERVAL (default 1s) until a line is sent"},
+}
+
+// WriteHelp writes one line per command: its usage, then what it does.
+func WriteHelp(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, h := range commandHelp {
+		fmt.Fprintf(tw, "%s\t%s\n", h.usage, h.summary)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("ctlproto: write help: %w", err)
+	}
+	return nil
+}
+
+// ParseCommand parses one command line, such as "status --json" or
+// "tail -n 20 -f Gateway".
+//
+// Words are split as a POSIX shell would split them (quotes and
+// backslashes work, so a group name with spaces can be given as
+// 'My Group'), but nothing is expanded: no $VARIABLES, no `backticks`.
+// Shell operators (; & | < >) are refused rather than ignored, so
+// "status; stop" is an error and not a surprise. Command names are case
+// insensitive; flags and arguments are not.
+//
+// An empty or blank line yields the zero Command and no error. Otherwise
+// the error, if any, is a one-line reason meant to be shown to the user
+// as is, such as `unknown command "x": try help`.
+func ParseCommand(line string) (Command, error) {
+	p := shellwords.NewParser()
+	p.ParseEnv = false      // "$HOME" stays "$HOME"
+	p.ParseBacktick = false // never run anything
+	p.ParseComment = false
+	words, err := p.Parse(line)
+	if err != nil {
+		return Command{}, errors.New("syntax error: unbalanced quote, trailing backslash or bare parenthesis")
+	}
+	if p.Position >= 0 {
+		// The parser stopped at a shell operator and ignored the rest.
+		return Command{}, errors.New("syntax error: shell operators (; & | < >) are not supported, one command per line")
+	}
+	if len(words) == 0 {
+		return Command{}, nil
+	}
+	name, args := strings.ToLower(words[0]), words[1:]
+	switch name {
+	case CmdStatus:
+		return parseStatus(args)
+	case CmdReload, CmdStop, CmdQuit, CmdHelp:
+		if len(args) > 0 {
+			return Command{}, fmt.Errorf("%s: takes no arguments", name)
+		}
+		return Command{Name: name}, nil
+	case CmdKill:
+		return parseKill(args)
+	case CmdTail:
+		return parseTail(args)
+	case CmdWatch:
+		return parseWatch(args)
+	}
+	return Command{}, fmt.Errorf("unknown command %q: try help", clip(words[0], 40))
+}
+
+func parseStatus(args []string) (Command, error) {
+	c := Command{Name: CmdStatus}
+	for _, a := range args {
+		if a != "--json" {
+			return Command{}, fmt.Errorf("status: unexpected argument %q: the only flag is --json", clip(a, 40))
+		}
+		c.JSON = true
+	}
+	return c, nil
+}
+
+func parseKill(args []string) (Command, error) {
+	if len(args) != 1 || !isDigits(args[0]) {
+		return Command{}, errors.New("kill: want a numeric PID")
+	}
+	pid, err := strconv.Atoi(args[0])
+	if err != nil || pid <= 0 {
+		return Command{}, errors.New("kill: want a numeric PID")
+	}
+	return Command{Name: CmdKill, PID: pid}, nil
+}
+
+func parseTail(args []string) (Command, error) {
+	c := Command{Name: CmdTail, Lines: DefaultTailLines}
+	groupSet := false
+	flags := true
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case flags && a == "--":
+			flags = false
+		case flags && a == "-f":
+			c.Follow = true
+		case flags && strings.HasPrefix(a, "-n"):
+			v := a[2:]   // -n50
+			if v == "" { // -n 50
+				if i+1 == len(args) {
+					return Command{}, errors.New("tail: -n wants a number of lines")
+				}
+				i++
+				v = args[i]
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || !isDigits(v) || n > MaxTailLines {
+				return Command{}, fmt.Errorf("tail: -n wants a number of lines from 0 to %d", MaxTailLines)
+			}
+			c.Lines = n
+		case flags && strings.HasPrefix(a, "-") && a != "-":
+			return Command{}, fmt.Errorf("tail: unknown flag %q: want -n N or -f", clip(a, 40))
+		default:
+			if groupSet {
+				return Command{}, errors.New("tail: want at most one GROUP")
+			}
+			c.Group, groupSet = a, true
+		}
+	}
+	return c, nil
+}
+
+func parseWatch(args []string) (Command, error) {
+	c := Command{Name: CmdWatch, Interval: DefaultWatchInterval}
+	switch len(args) {
+	case 0:
+		return c, nil
+	case 1:
+	default:
+		return Command{}, errors.New("watch: want at most one INTERVAL")
+	}
+	d, ok := parseInterval(args[0])
+	if !ok {
+		return Command{}, fmt.Errorf("watch: INTERVAL wants seconds (2, 0.5) or a duration (500ms, 1m)")
+	}
+	if d < MinWatchInterval || d > MaxWatchInterval {
+		return Command{}, fmt.Errorf("watch: INTERVAL must be from %v to %v", MinWatchInterval, MaxWatchInterval)
+	}
+	c.Interval = d
+	return c, nil
+}
+
+// parseInterval reads a bare number as seconds and anything else as a
+// time.ParseDuration string.
+func parseInterval(s string) (time.Duration, bool) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	// Bound before converting: float64 → int64 overflow is undefined.
+	if math.Abs(f) > MaxWatchInterval.Seconds()*2 {
+		return 0, false
+	}
+	return time.Duration(f * float64(time.Second)), true
+}
+
+// String formats c as a line that ParseCommand parses back to c. The zero
+// Command formats as "".
+func (c Command) String() string {
+	var b strings.Builder
+	b.WriteString(c.Name)
+	switch c.Name {
+	case CmdStatus:
+		if c.JSON {
+			b.WriteString(" --json")
+		}
+	case CmdKill:
+		fmt.Fprintf(&b, " %d", c.PID)
+	case CmdTail:
+		if c.Lines != DefaultTailLines {
+			fmt.Fprintf(&b, " -n %d", c.Lines)
+		}
+		if c.Follow {
+			b.WriteString(" -f")
+		}
+		if c.Group != "" {
+			if strings.HasPrefix(c.Group, "-") {
+				b.WriteString(" --")
+			}
+			b.WriteString(" ")
+			b.WriteString(shellQuote(c.Group))
+		}
+	case CmdWatch:
+		if c.Interval != DefaultWatchInterval {
+			b.WriteString(" ")
+			b.WriteString(c.Interval.String())
+		}
+	}
+	return b.String()
+}
+
+// shellQuote returns s as one shell word: unchanged when it is made only
+// of characters no shell treats specially, otherwise in single quotes.
+// A single quote inside is written as close quote, backslash, quote,
+// reopen quote, since nothing can be escaped between single quotes.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			strings.ContainsRune("_-.,:/@%+=", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens s for an error message, so a 4 KiB line does not come
+// back as a 4 KiB error.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,469 @@
+package ctlproto
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeHandler records what the control plane asked of the master.
+type fakeHandler struct {
+	mu        sync.Mutex
+	status    Status
+	reloads   int
+	stops     int
+	killed    []int
+	reloadErr error
+	panicky   bool
+}
+
+func (h *fakeHandler) Status() Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.panicky {
+		panic("handler bug")
+	}
+	return h.status
+}
+
+func (h *fakeHandler) Reload() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.reloadErr != nil {
+		return h.reloadErr
+	}
+	h.reloads++
+	return nil
+}
+
+func (h *fakeHandler) Kill(pid int) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !slices.ContainsFunc(h.status.Processes, func(p ProcessStatus) bool { return p.PID == pid }) {
+		return fmt.Errorf("pid %d is not a worker\nof this daemon", pid)
+	}
+	h.killed = append(h.killed, pid)
+	return nil
+}
+
+func (h *fakeHandler) Stop() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stops++
+	return nil
+}
+
+func (h *fakeHandler) calls() (reloads, stops int, killed []int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.reloads, h.stops, slices.Clone(h.killed)
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines to log
+// into while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// socketPath returns a path for a unix socket in a fresh directory,
+// short enough for the ~104-byte limit on socket paths.
+func socketPath(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if len(dir) > 80 {
+		var err error
+		if dir, err = os.MkdirTemp("", "ctl"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+	}
+	return filepath.Join(dir, "ctl.sock")
+}
+
+// startServer serves srv on a unix socket until the test ends, and checks
+// that Serve then returns nil. It returns the socket path.
+func startServer(t *testing.T, srv *Server) string {
+	t.Helper()
+	if srv.Logger == nil {
+		srv.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	path := socketPath(t)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		l.Close()
+		if err := <-done; err != nil {
+			t.Errorf("Serve returned %v after the listener closed; want nil", err)
+		}
+	})
+	return path
+}
+
+// client is the test's end of a session.
+type client struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dial(t *testing.T, path string) *client {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &client{t: t, conn: c, r: bufio.NewReader(c)}
+}
+
+func (c *client) send(s string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.conn, s); err != nil {
+		c.t.Fatalf("send %q: %v", s, err)
+	}
+}
+
+// expect reads exactly len(want) bytes and compares them with want.
+func (c *client) expect(want string) {
+	c.t.Helper()
+	got := make([]byte, len(want))
+	if n, err := io.ReadFull(c.r, got); err != nil {
+		c.t.Fatalf("reading %q: got %q, %v", want, got[:n], err)
+	}
+	if string(got) != want {
+		c.t.Fatalf("got %q; want %q", got, want)
+	}
+}
+
+func (c *client) line() string {
+	c.t.Helper()
+	l, err := c.r.ReadString('\n')
+	if err != nil {
+		c.t.Fatalf("read line: got %q, %v", l, err)
+	}
+	return l
+}
+
+// rest reads until the server closes the session.
+func (c *client) rest() string {
+	c.t.Helper()
+	b, err := io.ReadAll(c.r)
+	if err != nil {
+		c.t.Fatalf("read to EOF: %v", err)
+	}
+	return string(b)
+}
+
+func render(t *testing.T, s Status) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteStatus(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func helpText(t *testing.T) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteHelp(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestServerCommands(t *testing.T) {
+	sample := drainingSample()
+	sample.Users = 99 // the server must replace it
+
+	tests := []struct {
+		name        string
+		in          string // sent at once after the greeting
+		reloadErr   error
+		want        string // everything after the greeting, up to EOF
+		wantReloads int
+		wantStops   int
+		wantKilled  []int
+	}{
+		{name: "status", in: "status\nquit\n", want: render(t, withUsers(sample, 1))},
+		{name: "reload", in: "reload\nquit\n", want: "reload started\n", wantReloads: 1},
+		{name: "reload error", in: "reload\nquit\n", reloadErr: errors.New("busy"), want: "error: reload: busy\n"},
+		{name: "kill", in: "kill 201\nkill 202\nquit\n", want: "kill 201: replacing\nkill 202: replacing\n", wantKilled: []int{201, 202}},
+		{name: "kill not a worker", in: "kill 99\nquit\n", want: "error: kill 99: pid 99 is not a worker of this daemon\n"},
+		{name: "kill bad pid", in: "kill abc\nquit\n", want: "error: kill: want a numeric PID\n"},
+		{name: "unknown command", in: "frobnicate\nreload\nquit\n", want: "error: unknown command \"frobnicate\": try help\nreload started\n", wantReloads: 1},
+		{name: "empty lines are no-ops", in: "\n\r\n   \nquit\n", want: ""},
+		{name: "stop ends the session", in: "stop\nreload\n", want: "stopping\n", wantStops: 1},
+		{name: "quit ends the session", in: "quit\nreload\n", want: ""},
+		{name: "EOF ends the session", in: "reload", want: "reload started\n", wantReloads: 1},
+		{name: "help", in: "help\nquit\n", want: helpText(t)},
+		{name: "tail", in: "tail -f\nquit\n", want: "error: tail: not supported on this connection yet\n"},
+		{name: "telnet bytes", in: doSGA + willNAWS + sbNAWS + "re" + nop + "load\r\nqu" + sbNAWS + "it\r\n", want: "reload started\n", wantReloads: 1},
+		{name: "line too long", in: strings.Repeat("x", MaxLineLength+1) + "\nreload\n", want: "error: line too long\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &fakeHandler{status: sample, reloadErr: tt.reloadErr}
+			path := startServer(t, &Server{Handler: h})
+			c := dial(t, path)
+			c.expect(greeting)
+			c.send(tt.in)
+			if got := c.rest(); got != tt.want {
+				t.Errorf("reply:\n%s\nwant:\n%s", got, tt.want)
+			}
+			reloads, stops, killed := h.calls()
+			if reloads != tt.wantReloads || stops != tt.wantStops || !slices.Equal(killed, tt.wantKilled) {
+				t.Errorf("handler saw %d reloads, %d stops, kills %v; want %d, %d, %v",
+					reloads, stops, killed, tt.wantReloads, tt.wantStops, tt.wantKilled)
+			}
+		})
+	}
+}
+
+func TestServerStatusJSON(t *testing.T) {
+	h := &fakeHandler{status: manualSample()}
+	path := startServer(t, &Server{Handler: h})
+	c := dial(t, path)
+	c.expect(greeting)
+	c.send("status --json\n")
+	var got Status
+	if err := json.Unmarshal([]byte(c.line()), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := manualSample()
+	if got.Users != 1 || got.Version != want.Version || !got.Started.Equal(want.Started) ||
+		len(got.Groups) != len(want.Groups) || len(got.Processes) != len(want.Processes) ||
+		got.Processes[13].TotalRequest != 3929424 {
+		t.Errorf("status --json decoded as %+v", got)
+	}
+}
+
+// ServeConn works on any net.Conn, here an in-memory pipe.
+func TestServeConnPipe(t *testing.T) {
+	h := &fakeHandler{}
+	srv := &Server{Handler: h, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	server, clientConn := net.Pipe()
+	done := make(chan struct{})
+	go func() {
+		srv.ServeConn(server)
+		close(done)
+	}()
+	c := &client{t: t, conn: clientConn, r: bufio.NewReader(clientConn)}
+	c.expect(greeting)
+	c.send("reload\n")
+	c.expect("reload started\n")
+	c.send("quit\n")
+	if rest := c.rest(); rest != "" {
+		t.Errorf("after quit got %q", rest)
+	}
+	<-done
+	clientConn.Close()
+}
+
+func TestServerPassword(t *testing.T) {
+	const delay = 30 * time.Millisecond
+	tests := []struct {
+		name      string
+		tries     []string // passwords typed, in order
+		want      string   // everything the server writes, up to EOF after "quit"
+		failures  int
+		wantUsers bool // the session got in
+	}{
+		{name: "right", tries: []string{"s3cret"}, want: "Password: Hello admin\n", wantUsers: true},
+		{name: "telnet line ending", tries: []string{"s3cret\r"}, want: "Password: Hello admin\n", wantUsers: true},
+		{name: "wrong then right", tries: []string{"guess", "s3cret"},
+			want: "Password: Password incorrect\nPassword: Hello admin\n", failures: 1, wantUsers: true},
+		{name: "prefix is wrong", tries: []string{"s3cre", "s3cret!", "S3CRET"},
+			want: strings.Repeat("Password: Password incorrect\n", 3), failures: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs syncBuffer
+			srv := &Server{
+				Handler:   &fakeHandler{},
+				Password:  "s3cret",
+				FailDelay: delay,
+				Logger:    slog.New(slog.NewTextHandler(&logs, nil)),
+			}
+			path := startServer(t, srv)
+			c := dial(t, path)
+			start := time.Now()
+			c.send(strings.Join(tt.tries, "\n") + "\n")
+			if tt.wantUsers {
+				c.expect(tt.want)
+				if n := srv.Users(); n != 1 {
+					t.Errorf("Users() = %d after login; want 1", n)
+				}
+				c.send("quit\n")
+				tt.want = ""
+			}
+			if got := c.rest(); got != tt.want {
+				t.Errorf("server wrote %q; want %q", got, tt.want)
+			}
+			if elapsed := time.Since(start); elapsed < time.Duration(tt.failures)*delay {
+				t.Errorf("%d failures took %v; want at least %v", tt.failures, elapsed, time.Duration(tt.failures)*delay)
+			}
+			if n := strings.Count(logs.String(), "wrong password"); n != tt.failures {
+				t.Errorf("logged %d wrong passwords; want %d:\n%s", n, tt.failures, logs.String())
+			}
+			if tt.failures > 0 && !strings.Contains(logs.String(), "level=WARN") {
+				t.Errorf("wrong passwords not logged at WARN:\n%s", logs.String())
+			}
+			if tt.failures > 0 && !strings.Contains(logs.String(), "peer=") {
+				t.Errorf("wrong passwords logged without the peer:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+func TestServerUsers(t *testing.T) {
+	srv := &Server{Handler: &fakeHandler{}, Password: "pw"}
+	path := startServer(t, srv)
+	login := func() *client {
+		c := dial(t, path)
+		c.expect(passwordPrompt)
+		c.send("pw\n")
+		c.expect(greeting)
+		return c
+	}
+	usersInStatus := func(c *client) int {
+		t.Helper()
+		c.send("status --json\n")
+		var s Status
+		if err := json.Unmarshal([]byte(c.line()), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s.Users
+	}
+
+	a := login()
+	if n := srv.Users(); n != 1 {
+		t.Fatalf("Users() = %d with one session; want 1", n)
+	}
+	b := login()
+	// A session at the password prompt is not a user yet.
+	pending := dial(t, path)
+	pending.expect(passwordPrompt)
+	if n := usersInStatus(b); n != 2 {
+		t.Errorf("status shows %d users with two sessions; want 2", n)
+	}
+	a.send("quit\n")
+	a.rest()
+	if n := srv.Users(); n != 1 {
+		t.Errorf("Users() = %d after one of two quit; want 1", n)
+	}
+	b.conn.Close() // hang up without quit
+	pending.send("pw\n")
+	pending.expect(greeting)
+	if n := usersInStatus(pending); n < 1 || n > 2 {
+		t.Errorf("status shows %d users; want 1, or 2 if the hang-up is not seen yet", n)
+	}
+	pending.send("quit\n")
+	pending.rest()
+}
+
+func TestServerWatch(t *testing.T) {
+	h := &fakeHandler{status: drainingSample()}
+	path := startServer(t, &Server{Handler: h})
+	c := dial(t, path)
+	c.expect(greeting)
+	frame := render(t, withUsers(drainingSample(), 1))
+
+	c.send("watch 100ms\n")
+	c.expect(frame)
+	c.expect(frame) // the next tick
+	// A line stops watching and runs; frames may still be in flight.
+	c.send("reload\n")
+	for {
+		l := c.line()
+		if l == "reload started\n" {
+			break
+		}
+		if l != globalBanner+"\n" {
+			t.Fatalf("while watching got %q", l)
+		}
+		c.expect(strings.TrimPrefix(frame, l))
+	}
+	// Watching again, then an empty line stops it and nothing runs.
+	c.send("watch 1h\n")
+	c.expect(frame)
+	c.send("\nquit\n")
+	if rest := c.rest(); rest != "" {
+		t.Errorf("after watch and quit got %q", rest)
+	}
+	if reloads, _, _ := h.calls(); reloads != 1 {
+		t.Errorf("%d reloads; want 1", reloads)
+	}
+}
+
+// withUsers returns s with Users set, as the server fills it in.
+func withUsers(s Status, n int) Status {
+	s.Users = n
+	return s
+}
+
+func TestServerIdleTimeout(t *testing.T) {
+	srv := &Server{Handler: &fakeHandler{}, IdleTimeout: 50 * time.Millisecond}
+	path := startServer(t, srv)
+	c := dial(t, path)
+	c.expect(greeting)
+	// The server hangs up by itself; the test only waits for that.
+	if rest := c.rest(); rest != "" {
+		t.Errorf("idle session got %q", rest)
+	}
+}
+
+func TestServerSurvivesHandlerPanic(t *testing.T) {
+	h := &fakeHandler{panicky: true}
+	var logs syncBuffer
+	srv := &Server{Handler: h, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	path := startServer(t, srv)
+	c := dial(t, path)
+	c.expect(greeting)
+	c.send("status\n")
+	if rest := c.rest(); rest != "" {
+		t.Errorf("panicking session got %q", rest)
+	}
+	if !strings.Contains(logs.String(), "session panicked") {
+		t.Errorf("panic not logged:\n%s", logs.String())
+	}
+	if n := srv.Users(); n != 0 {
+		t.Errorf("Users() = %d after the session died; want 0", n)
+	}
+	// The server still serves.
+	c = dial(t, path)
+	c.expect(greeting)
+	c.send("reload\nquit\n")
+	if rest := c.rest(); rest != "reload started\n" {
+		t.Errorf("next session got %q", rest)
+	}
+}

@@ -1,0 +1,166 @@
+package daemon
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/wm-go/wm/daemon/config"
+	"github.com/wm-go/wm/daemon/netloop"
+	"github.com/wm-go/wm/daemon/protocol"
+)
+
+// Conn is one client connection. See netloop.Conn for its methods: Send,
+// Close, RemoteAddr, RemoteIP, RemotePort, ID, SetContext, Context.
+type Conn = netloop.Conn
+
+// SendResult says what became of a Send: Sent, Queued or Failed.
+type SendResult = netloop.SendResult
+
+// Results of Conn.Send.
+const (
+	Sent   = netloop.Sent
+	Queued = netloop.Queued
+	Failed = netloop.Failed
+)
+
+// Handler is the one method every app has: it is called for each whole
+// packet, on the worker's event loop, one call at a time. msg is valid
+// only until OnMessage returns: copy what you keep.
+//
+// A handler may also implement any of StartHook, StopHook, ReloadHook,
+// ConnectHook and CloseHook, and protocol.Protocol (with Decoder and
+// Encoder) to frame its own packets, the way WorkerMan apps implement
+// dealInput.
+type Handler interface {
+	OnMessage(c *Conn, msg []byte)
+}
+
+// StartHook is called once in each worker process before it accepts
+// anything: open database handles and start timers here, never in main.
+type StartHook interface{ OnStart() }
+
+// StopHook is called once when the worker process stops, after its
+// connections have drained: flush what is in memory here.
+type StopHook interface{ OnStop() }
+
+// ReloadHook is called on reload in groups with no_reload = 1, whose
+// workers keep running.
+type ReloadHook interface{ OnReload() }
+
+// ConnectHook is called when a client connects.
+type ConnectHook interface{ OnConnect(c *Conn) }
+
+// CloseHook is called when a connection is closed, by either side.
+type CloseHook interface{ OnClose(c *Conn) }
+
+// Group is a worker group's settings: a conf.d file, or a value a
+// code-first main declares.
+type Group = config.Group
+
+// App is what Register records about an app.
+type App struct {
+	// New returns the handler of one worker process. It runs in the
+	// worker, and may read the group's app-specific keys in g.Extra.
+	New func(g *Group) (Handler, error)
+	// Keys lists the app-specific keys its conf.d file may set.
+	Keys []string
+}
+
+var (
+	appsMu sync.RWMutex
+	apps   = map[string]App{}
+)
+
+// Register makes an app available under name, to be named by `app = name`
+// in a conf.d file. Call it from an init function, like a database/sql
+// driver; it panics if name is taken or app.New is nil.
+func Register(name string, app App) {
+	appsMu.Lock()
+	defer appsMu.Unlock()
+	if app.New == nil {
+		panic("daemon: Register " + name + " with nil New")
+	}
+	if _, dup := apps[name]; dup {
+		panic("daemon: Register called twice for app " + name)
+	}
+	apps[name] = app
+}
+
+// RegisterHandler registers an app whose handler needs no settings: each
+// worker gets the value newHandler returns.
+func RegisterHandler(name string, newHandler func() Handler) {
+	Register(name, App{New: func(*Group) (Handler, error) { return newHandler(), nil }})
+}
+
+func lookupApp(name string) (App, bool) {
+	appsMu.RLock()
+	defer appsMu.RUnlock()
+	a, ok := apps[name]
+	return a, ok
+}
+
+// Apps lists the registered apps' names, sorted.
+func Apps() []string {
+	appsMu.RLock()
+	defer appsMu.RUnlock()
+	names := make([]string, 0, len(apps))
+	for n := range apps {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// validator tells the config package what this binary knows.
+func validator() config.Validator {
+	return config.Validator{
+		App: func(name string) ([]string, bool) {
+			a, ok := lookupApp(name)
+			return a.Keys, ok
+		},
+		Apps: Apps,
+		Protocol: func(scheme string) (string, bool) {
+			_, ok := protocol.Lookup(scheme)
+			return "tcp", ok
+		},
+		Protocols: protocol.Schemes,
+	}
+}
+
+// hooks adapts a Handler to the event loop, calling the optional hooks
+// it implements.
+type hooks struct {
+	Handler
+	connect ConnectHook
+	close   CloseHook
+}
+
+func (h hooks) OnConnect(c *Conn) {
+	if h.connect != nil {
+		h.connect.OnConnect(c)
+	}
+}
+
+func (h hooks) OnClose(c *Conn) {
+	if h.close != nil {
+		h.close.OnClose(c)
+	}
+}
+
+// protocolFor picks the framing of a group: the handler's own Input if it
+// has one, else the listen scheme's protocol; tcp:// and udp:// without
+// either deliver what each read returns.
+func protocolFor(h Handler, scheme string) (protocol.Protocol, error) {
+	if p, ok := h.(protocol.Protocol); ok {
+		return p, nil
+	}
+	if scheme == "tcp" || scheme == "udp" || scheme == "" {
+		return nil, nil
+	}
+	p, ok := protocol.Lookup(scheme)
+	if !ok {
+		return nil, fmt.Errorf("unknown protocol %q", scheme)
+	}
+	return p, nil
+}

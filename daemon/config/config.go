@@ -1,0 +1,99 @@
+package config
+
+import "time"
+
+// Config is a whole configuration: wm.conf and every conf.d/*.conf.
+type Config struct {
+	// Dir is the config folder. Relative paths in wm.conf are resolved
+	// against it, so a folder is self-contained and needs no root.
+	Dir    string
+	Global Global
+	Groups []Group
+}
+
+// Global holds the keys of wm.conf.
+type Global struct {
+	// File is the wm.conf it came from, as Load named it in its errors;
+	// "" for a Global made by DefaultGlobal.
+	File string
+	// Lines maps each key of wm.conf to the line that set it, for errors
+	// found after loading (a control port already in use names its line).
+	Lines map[string]int
+
+	Debug              bool          // debug: app output on the terminal in the foreground
+	PIDFile            string        // pid_file, absolute after Load
+	LogDir             string        // log_dir, absolute after Load
+	LogKeepDays        int           // log_keep_days: daily logs older than this are pruned
+	Backlog            int           // backlog: default listen queue for every group
+	ControlListen      string        // control_listen: tcp://host:port, or "" for none
+	ControlPassword    string        // control_password
+	ControlSocket      string        // control_socket: unix socket path, absolute after Load; "" for none
+	MaxMemLimit        int64         // max_mem_limit in KB; 0 means no limit
+	MaxWorkerExitCount int           // max_worker_exit_count per group per minute; 0 means no alarm
+	AlarmCommand       string        // alarm_command run when the exit count is exceeded
+	StopTimeout        time.Duration // stop_timeout: how long stop waits before SIGKILL
+	ReloadTimeout      time.Duration // reload_timeout: how long a draining worker may take
+}
+
+// Group is one conf.d/NAME.conf: a named group of identical workers.
+type Group struct {
+	Name string // the file name without .conf: the worker_name in status
+	File string // the file it came from
+	// App is the registered app the workers run (key app, alias worker_file).
+	App string
+
+	// Listen is the address as written: scheme://host:port, or "" for a
+	// group that listens on nothing. Scheme is tcp, udp or a protocol
+	// name; Network is "tcp" or "udp"; Address is host:port.
+	Listen  string
+	Scheme  string
+	Network string
+	Address string
+
+	StartWorkers         int    // start_workers
+	User                 string // user: switch workers to this user when run as root
+	PrereadLength        int    // preread_length: UDP datagram buffer size (TCP reads what is there)
+	MaxRecvBufferSize    int    // max_recv_buffer_size in bytes
+	MaxSendBufferSize    int    // max_send_buffer_size in bytes
+	NoReload             bool   // no_reload: reload calls OnReload instead of replacing workers
+	NoDebug              bool   // no_debug: keep this group's output off the terminal in debug mode
+	MaxRequests          uint64 // max_requests: replace a worker after this many requests; 0 means never
+	PersistentConnection bool   // persistent_connection (default 1): 0 closes each connection after one reply
+	Backlog              int    // backlog, inherited from wm.conf when unset
+
+	// Extra holds keys the app declared, as written, in file order.
+	// A key written as key[] = v, or key[sub] = v, keeps its brackets.
+	Extra []KeyValue
+
+	// Lines maps each key to the line that set it, for errors found after
+	// loading (a port already in use names the listen line). worker_file
+	// is recorded as app. A key written as key[] = v records its first line.
+	//
+	// Lines also tells ApplyDefaults which keys were set on purpose: it
+	// leaves alone any field whose key is present, even when the value is
+	// zero. A group declared in Go code that wants a zero where the
+	// default is not zero records the key with line 0:
+	//
+	//	g := config.Group{Name: "Web", App: "webserver",
+	//		PersistentConnection: false,
+	//		Lines: map[string]int{"persistent_connection": 0}}
+	Lines map[string]int
+}
+
+// KeyValue is one app-specific setting.
+type KeyValue struct {
+	Key, Value string
+	Line       int
+}
+
+// Defaults of the keys, as in WorkerMan's manual where it has one.
+const (
+	DefaultBacklog           = 1024
+	DefaultMaxRecvBufferSize = 10 << 20 // 10 MiB
+	DefaultMaxSendBufferSize = 20 << 20 // 20 MiB
+	DefaultUDPPreread        = 65535
+	DefaultControlListen     = "tcp://127.0.0.1:2009"
+	DefaultStopTimeout       = 10 * time.Second
+	DefaultReloadTimeout     = 10 * time.Second
+	DefaultLogKeepDays       = 30
+)

@@ -1,0 +1,471 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wm-go/wm/ctlproto"
+	"github.com/wm-go/wm/daemon/config"
+	"github.com/wm-go/wm/daemon/ipc"
+	"github.com/wm-go/wm/daemon/logfile"
+	"github.com/wm-go/wm/daemon/master"
+	"github.com/wm-go/wm/daemon/pidfile"
+	"github.com/wm-go/wm/daemon/worker"
+)
+
+// Version is the version wm reports in status.
+const Version = "0.1.0"
+
+// Exit codes of the command line.
+const (
+	exitOK         = 0
+	exitFailed     = 1
+	exitUsage      = 2
+	exitNotRunning = 3
+)
+
+// envReadyFD names the pipe a daemonized master reports start-up on.
+const envReadyFD = "WM_READY_FD"
+
+const usage = `usage: %s [-c DIR] COMMAND
+
+commands:
+  start [-d]    run the daemon; -d detaches once every worker serves
+  stop          stop gracefully (drain, then SIGKILL after stop_timeout)
+  restart [-d]  stop, then start
+  reload        smooth reload: replace workers one at a time
+  status        print GLOBAL STATUS and PROCESS STATUS (exit 3 if not running)
+  check         validate the config folder and exit
+
+flags:
+`
+
+// Main runs the wmd command line and exits. With no groups, the worker
+// groups come from DIR/conf.d (-c DIR, default "conf"). With groups, they
+// are the configuration, declared in Go (each names a registered app in
+// App, or by its Name when App is empty), and DIR (default ".") needs no
+// files at all: wm.conf is read if present, else every global setting has
+// its default, with run/ and logs/ under DIR.
+//
+// The same binary is also every worker: the master re-executes it with
+// the worker's settings in the environment, and Main then runs the
+// worker instead of the command line.
+func Main(groups ...Group) {
+	os.Exit(run(os.Args, groups))
+}
+
+func run(args []string, code []Group) int {
+	if spec := os.Getenv(ipc.EnvSpec); spec != "" {
+		return runWorker(spec)
+	}
+	name := filepath.Base(args[0])
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	defaultDir := "conf"
+	if len(code) > 0 {
+		defaultDir = "."
+	}
+	dir := fs.String("c", defaultDir, "config `DIR` holding wm.conf and conf.d/")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), usage, name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitUsage
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	cmd, cmdArgs := rest[0], rest[1:]
+	detach := false
+	switch cmd {
+	case "start", "restart":
+		sub := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		sub.BoolVar(&detach, "d", false, "detach once every worker serves")
+		if err := sub.Parse(cmdArgs); err != nil || sub.NArg() > 0 {
+			fmt.Fprintf(os.Stderr, "usage: %s [-c DIR] %s [-d]\n", name, cmd)
+			return exitUsage
+		}
+	case "stop", "reload", "status", "check":
+		if len(cmdArgs) > 0 {
+			fmt.Fprintf(os.Stderr, "%s: %s takes no arguments\n", name, cmd)
+			return exitUsage
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "%s: unknown command %q\n", name, cmd)
+		fs.Usage()
+		return exitUsage
+	}
+
+	cfg, err := loadConfig(*dir, code)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return exitFailed
+	}
+	cli := &cli{name: name, cfg: cfg, out: os.Stdout, errOut: os.Stderr}
+	switch cmd {
+	case "start":
+		return cli.start(detach)
+	case "stop":
+		return cli.stop()
+	case "restart":
+		if code := cli.stop(); code != exitOK {
+			return code
+		}
+		return cli.start(detach)
+	case "reload":
+		return cli.call("reload")
+	case "status":
+		return cli.call("status")
+	case "check":
+		return cli.check()
+	}
+	return exitUsage
+}
+
+// loadConfig reads the config folder, or builds the config of code-first
+// groups.
+func loadConfig(dir string, code []Group) (*config.Config, error) {
+	if len(code) == 0 {
+		return config.Load(dir, validator())
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &config.Config{Dir: abs, Global: config.DefaultGlobal(abs)}
+	if _, err := os.Stat(filepath.Join(abs, "wm.conf")); err == nil {
+		loaded, err := config.Load(abs, validator())
+		if err != nil && !isNoGroups(err) {
+			return nil, err
+		}
+		if loaded != nil {
+			cfg.Global = loaded.Global
+		}
+	}
+	v := validator()
+	for _, g := range code {
+		if g.App == "" {
+			g.App = g.Name
+		}
+		if _, ok := lookupApp(g.App); !ok {
+			return nil, fmt.Errorf("group %s: unknown app %q (registered: %s)", g.Name, g.App, strings.Join(Apps(), ", "))
+		}
+		if err := g.SetListen(g.Listen, v); err != nil {
+			return nil, fmt.Errorf("group %s: %w", g.Name, err)
+		}
+		g.ApplyDefaults(cfg.Global)
+		cfg.Groups = append(cfg.Groups, g)
+	}
+	return cfg, nil
+}
+
+func isNoGroups(err error) bool {
+	return strings.Contains(err.Error(), "no worker groups")
+}
+
+type cli struct {
+	name        string
+	cfg         *config.Config
+	out, errOut io.Writer
+}
+
+func (c *cli) failf(format string, args ...any) int {
+	fmt.Fprintf(c.errOut, "%s: %s\n", c.name, fmt.Sprintf(format, args...))
+	return exitFailed
+}
+
+// call sends one command to the running daemon and prints its reply.
+func (c *cli) call(cmd string) int {
+	reply, err := c.control(cmd)
+	if errors.Is(err, ctlproto.ErrNotRunning) {
+		fmt.Fprintf(c.errOut, "%s: not running (config %s)\n", c.name, c.cfg.Dir)
+		return exitNotRunning
+	}
+	if err != nil {
+		return c.failf("%s: %v", cmd, err)
+	}
+	fmt.Fprint(c.out, reply)
+	return exitOK
+}
+
+func (c *cli) control(cmd string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return ctlproto.Call(ctx, "unix", c.cfg.Global.ControlSocket, "", cmd)
+}
+
+// check validates the folder; when no daemon of this folder runs, it also
+// binds every listen address to prove the ports are free.
+func (c *cli) check() int {
+	procs := 0
+	for _, g := range c.cfg.Groups {
+		procs += g.StartWorkers
+	}
+	if pid, running, _ := pidfile.Running(c.cfg.Global.PIDFile); running {
+		fmt.Fprintf(c.out, "config %s ok: %d groups, %d workers (daemon pid %d running: ports not checked)\n",
+			c.cfg.Dir, len(c.cfg.Groups), procs, pid)
+		return exitOK
+	}
+	m, err := master.New(master.Options{Config: c.cfg})
+	if err == nil {
+		err = m.Bind()
+	}
+	if err != nil {
+		fmt.Fprintln(c.errOut, err)
+		return exitFailed
+	}
+	m.Stop()
+	fmt.Fprintf(c.out, "config %s ok: %d groups, %d workers\n", c.cfg.Dir, len(c.cfg.Groups), procs)
+	return exitOK
+}
+
+// stop asks the daemon to stop and waits until its master and every
+// worker are gone, naming any pid that would not die.
+func (c *cli) stop() int {
+	g := c.cfg.Global
+	pid, running, err := pidfile.Running(g.PIDFile)
+	if err != nil {
+		return c.failf("stop: %v", err)
+	}
+	if !running {
+		fmt.Fprintf(c.errOut, "%s: not running (config %s)\n", c.name, c.cfg.Dir)
+		return exitOK
+	}
+	var workers []int
+	if reply, err := c.control("status --json"); err == nil {
+		var st ctlproto.Status
+		if json.Unmarshal([]byte(reply), &st) == nil {
+			for _, p := range st.Processes {
+				workers = append(workers, p.PID)
+			}
+		}
+	}
+	if _, err := c.control("stop"); err != nil {
+		// The control socket is gone but the lock is held: the pid is
+		// ours for sure, so a signal is safe.
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			return c.failf("stop: signal pid %d: %v", pid, err)
+		}
+	}
+	deadline := time.Now().Add(g.StopTimeout + 5*time.Second)
+	for {
+		_, still, _ := pidfile.Running(g.PIDFile)
+		if !still {
+			break
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			return c.failf("stop: master pid %d did not stop within %s: killed", pid, g.StopTimeout+5*time.Second)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var alive []string
+	for _, w := range workers {
+		if isOurWorker(w) {
+			alive = append(alive, fmt.Sprint(w))
+		}
+	}
+	if len(alive) > 0 {
+		return c.failf("stopped master %d, but worker pids %s would not die", pid, strings.Join(alive, ", "))
+	}
+	fmt.Fprintf(c.out, "%s stopped (pid %d)\n", c.name, pid)
+	return exitOK
+}
+
+// isOurWorker reports whether pid is alive and is a wm worker, not a
+// stranger who got the pid back.
+func isOurWorker(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err == nil && strings.Contains(string(stat), ") Z ") {
+		return false // a zombie has died already
+	}
+	return strings.HasPrefix(string(b), "wm: worker ")
+}
+
+// start runs the master in the foreground, or detaches it and waits for
+// it to report that every worker serves.
+func (c *cli) start(detach bool) int {
+	if pid, running, _ := pidfile.Running(c.cfg.Global.PIDFile); running {
+		return c.failf("already running (pid %d)", pid)
+	}
+	if detach {
+		return c.detach()
+	}
+	var ready *os.File
+	if fd := os.Getenv(envReadyFD); fd != "" {
+		ready = os.NewFile(3, "ready")
+		os.Unsetenv(envReadyFD)
+	}
+	err := c.serve(ready)
+	if err != nil {
+		if ready != nil {
+			fmt.Fprintln(ready, err)
+			ready.Close()
+		}
+		fmt.Fprintln(c.errOut, err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// serve is the master's life: lock, log, bind, spawn, supervise.
+func (c *cli) serve(ready *os.File) error {
+	g := c.cfg.Global
+	lock, err := pidfile.Acquire(g.PIDFile)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	logw, err := logfile.Open(g.LogDir, g.LogKeepDays)
+	if err != nil {
+		return fmt.Errorf("log_dir: %w", err)
+	}
+	defer logw.Close()
+	var logOut io.Writer = logw
+	var terminal *os.File
+	if ready == nil {
+		// In the foreground the operator sees the log too.
+		logOut = io.MultiWriter(logw, os.Stderr)
+		terminal = os.Stdout
+	}
+	log := slog.New(slog.NewTextHandler(logOut, nil)).With("proc", "master")
+
+	m, err := master.New(master.Options{
+		Config:    c.cfg,
+		Version:   Version,
+		Logger:    log,
+		WorkerLog: logOut,
+		Terminal:  terminal,
+		Ready: func(err error) {
+			if ready == nil {
+				return
+			}
+			if err != nil {
+				fmt.Fprintln(ready, err)
+			} else {
+				fmt.Fprintln(ready, "ok")
+			}
+			ready.Close()
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := m.Bind(); err != nil {
+		return err
+	}
+	if _, err := m.ServeControl(g.ControlSocket); err != nil {
+		return err
+	}
+	return m.Run()
+}
+
+// detach re-executes the binary as a session leader with no terminal and
+// reports what the daemon says of its start-up.
+func (c *cli) detach() int {
+	exe, err := os.Executable()
+	if err != nil {
+		return c.failf("start: %v", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return c.failf("start: %v", err)
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return c.failf("start: %v", err)
+	}
+	args := []string{"wm: master -c " + c.cfg.Dir, "-c", c.cfg.Dir, "start"}
+	p, err := os.StartProcess(exe, args, &os.ProcAttr{
+		Env:   append(os.Environ(), envReadyFD+"=3"),
+		Files: []*os.File{devnull, devnull, devnull, w},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	w.Close()
+	devnull.Close()
+	if err != nil {
+		return c.failf("start: %v", err)
+	}
+	p.Release()
+	msg, _ := io.ReadAll(r)
+	r.Close()
+	text := strings.TrimSpace(string(msg))
+	switch {
+	case text == "ok":
+		fmt.Fprintf(c.out, "%s started (pid %d), config %s, log %s\n", c.name, p.Pid, c.cfg.Dir, c.cfg.Global.LogDir)
+		return exitOK
+	case text == "":
+		return c.failf("start: the daemon exited during start-up; see the log in %s", c.cfg.Global.LogDir)
+	default:
+		fmt.Fprintln(c.errOut, text)
+		return exitFailed
+	}
+}
+
+// runWorker is the life of a worker process.
+func runWorker(specJSON string) int {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var spec ipc.Spec
+	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
+		log.Error("bad worker spec", "err", err)
+		return exitFailed
+	}
+	os.Unsetenv(ipc.EnvSpec)
+	log = log.With("proc", "worker", "group", spec.Group.Name, "slot", spec.Slot, "pid", os.Getpid())
+	app, err := resolveApp(&spec.Group)
+	if err != nil {
+		log.Error("start worker", "err", err)
+		return exitFailed
+	}
+	if err := worker.Run(spec, app, log); err != nil {
+		log.Error("worker", "err", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// resolveApp builds the worker's app from the registry.
+func resolveApp(g *Group) (worker.App, error) {
+	reg, ok := lookupApp(g.App)
+	if !ok {
+		return worker.App{}, fmt.Errorf("unknown app %q", g.App)
+	}
+	h, err := reg.New(g)
+	if err != nil {
+		return worker.App{}, fmt.Errorf("app %s: %w", g.App, err)
+	}
+	proto, err := protocolFor(h, g.Scheme)
+	if err != nil {
+		return worker.App{}, err
+	}
+	hk := hooks{Handler: h}
+	hk.connect, _ = h.(ConnectHook)
+	hk.close, _ = h.(CloseHook)
+	app := worker.App{Handler: hk, Protocol: proto}
+	if s, ok := h.(StartHook); ok {
+		app.OnStart = s.OnStart
+	}
+	if s, ok := h.(StopHook); ok {
+		app.OnStop = s.OnStop
+	}
+	if s, ok := h.(ReloadHook); ok {
+		app.OnReload = s.OnReload
+	}
+	return app, nil
+}

@@ -1,0 +1,643 @@
+package master
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"os/user"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/wm-go/wm/ctlproto"
+	"github.com/wm-go/wm/daemon/config"
+	"github.com/wm-go/wm/daemon/ipc"
+	"golang.org/x/sys/unix"
+)
+
+// Options configure a Master.
+type Options struct {
+	Config  *config.Config
+	Exe     string       // the binary workers re-execute; os.Executable() when empty
+	Version string       // shown in status
+	Logger  *slog.Logger // the daemon's log
+	// WorkerLog receives each line workers write to stderr (their logs).
+	WorkerLog io.Writer
+	// Terminal, when set and debug = 1, receives what apps print to
+	// stdout, except for groups with no_debug = 1.
+	Terminal *os.File
+	// Ready is called once: with nil when every worker of every group
+	// serves, or with the reason start-up failed.
+	Ready func(error)
+}
+
+// Master supervises the worker processes of every group.
+type Master struct {
+	opts    Options
+	cfg     *config.Config
+	log     *slog.Logger
+	started time.Time
+	devnull *os.File
+
+	listeners map[string]*os.File // by group name
+
+	mu        sync.Mutex
+	procs     map[int]*proc          // by pid
+	exits     map[string]map[int]int // group -> exit status -> count
+	exitTimes map[string][]time.Time // exits in the last minute, for the alarm
+	alarmed   map[string]time.Time
+	stopping  bool
+
+	reloadMu      sync.Mutex // one reload at a time
+	reloadPending bool
+	reloadRunning bool
+
+	stopOnce sync.Once
+	done     chan struct{} // closed when Stop has finished
+}
+
+// proc is one worker process.
+type proc struct {
+	pid     int
+	group   *config.Group
+	slot    int
+	started time.Time
+	ch      *ipc.Conn
+	ready   chan struct{} // closed on the ready message
+	exited  chan struct{} // closed when reaped
+	stats   chan ipc.Message
+	statsMu sync.Mutex
+
+	// Guarded by Master.mu.
+	state    string
+	expected bool // its exit is planned: do not respawn
+	readyOK  bool
+	status   int // exit status once reaped
+}
+
+// New checks opts and returns a master that has not started anything.
+func New(opts Options) (*Master, error) {
+	if opts.Config == nil {
+		return nil, errors.New("master: nil Config")
+	}
+	if opts.Exe == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find own binary: %w", err)
+		}
+		opts.Exe = exe
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.WorkerLog == nil {
+		opts.WorkerLog = os.Stderr
+	}
+	return &Master{
+		opts:      opts,
+		cfg:       opts.Config,
+		log:       opts.Logger,
+		listeners: make(map[string]*os.File),
+		procs:     make(map[int]*proc),
+		exits:     make(map[string]map[int]int),
+		exitTimes: make(map[string][]time.Time),
+		alarmed:   make(map[string]time.Time),
+		done:      make(chan struct{}),
+	}, nil
+}
+
+// Bind opens every group's listening socket. Errors name the config line.
+func (m *Master) Bind() error {
+	var errs []error
+	for i := range m.cfg.Groups {
+		g := &m.cfg.Groups[i]
+		if g.Listen == "" {
+			continue
+		}
+		f, err := bind(g)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.listeners[g.Name] = f
+	}
+	if len(errs) > 0 {
+		m.closeListeners()
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+func (m *Master) closeListeners() {
+	for name, f := range m.listeners {
+		f.Close()
+		delete(m.listeners, name)
+	}
+}
+
+// Run starts every worker and supervises them until Stop, SIGTERM or
+// SIGINT. Bind must have succeeded. Signals: SIGUSR1 reloads.
+func (m *Master) Run() error {
+	m.started = time.Now()
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	m.devnull = devnull
+	defer devnull.Close()
+
+	go m.reapLoop()
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	m.log.Info("wm starting", "version", m.opts.Version, "pid", os.Getpid(), "config", m.cfg.Dir,
+		"groups", len(m.cfg.Groups))
+	var first []*proc
+	for i := range m.cfg.Groups {
+		g := &m.cfg.Groups[i]
+		for slot := 1; slot <= g.StartWorkers; slot++ {
+			p, err := m.spawn(g, slot)
+			if err != nil {
+				m.startFailed(err)
+				return err
+			}
+			first = append(first, p)
+		}
+	}
+	go m.awaitReady(first)
+	go m.watchMemory()
+
+	for {
+		select {
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGTERM, syscall.SIGINT:
+				m.log.Info("signal: stopping", "signal", s.String())
+				go m.Stop()
+			case syscall.SIGUSR1:
+				m.log.Info("signal: reloading", "signal", s.String())
+				m.Reload()
+			case syscall.SIGHUP:
+				// A closed terminal must not stop a foreground daemon.
+			}
+		case <-m.done:
+			return nil
+		}
+	}
+}
+
+// reapLoop collects exited children for the life of the process. It is
+// the only waiter, so orphans re-parented to us when we run as PID 1 in a
+// container are reaped too.
+func (m *Master) reapLoop() {
+	sigchld := make(chan os.Signal, 1)
+	signal.Notify(sigchld, syscall.SIGCHLD)
+	sweep := time.NewTicker(time.Second) // SIGCHLD can coalesce; sweep anyway
+	for {
+		select {
+		case <-sigchld:
+		case <-sweep.C:
+		}
+		m.reap()
+	}
+}
+
+// startFailed stops what a failed start-up began and reports it.
+func (m *Master) startFailed(err error) {
+	if m.opts.Ready != nil {
+		m.opts.Ready(err)
+		m.opts.Ready = nil
+	}
+	m.Stop()
+}
+
+// awaitReady reports start-up once every first worker is serving, or the
+// first that exited before it was.
+func (m *Master) awaitReady(ps []*proc) {
+	for _, p := range ps {
+		select {
+		case <-p.ready:
+		case <-p.exited:
+			m.mu.Lock()
+			status := p.status
+			m.mu.Unlock()
+			err := fmt.Errorf("worker %s #%d (pid %d) exited with status %d before serving; see the log in %s",
+				p.group.Name, p.slot, p.pid, status, m.cfg.Global.LogDir)
+			m.log.Error("start-up failed", "err", err)
+			m.startFailed(err)
+			return
+		}
+	}
+	m.log.Info("wm started: every worker serves", "processes", len(ps))
+	if m.opts.Ready != nil {
+		m.opts.Ready(nil)
+	}
+}
+
+// spawn re-executes our own binary as one worker of group g.
+func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parentEnd := os.NewFile(uintptr(pair[0]), "ipc-master")
+	childEnd := os.NewFile(uintptr(pair[1]), "ipc-worker")
+	defer childEnd.Close()
+	conn, err := net.FileConn(parentEnd)
+	parentEnd.Close()
+	if err != nil {
+		return nil, fmt.Errorf("ipc socket: %w", err)
+	}
+	logR, logW, err := os.Pipe()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	defer logW.Close()
+
+	spec, err := json.Marshal(ipc.Spec{Group: *g, Slot: slot, DrainTimeout: m.cfg.Global.ReloadTimeout})
+	if err != nil {
+		conn.Close()
+		logR.Close()
+		return nil, err
+	}
+	stdout := m.devnull
+	if m.cfg.Global.Debug && !g.NoDebug && m.opts.Terminal != nil {
+		stdout = m.opts.Terminal
+	}
+	files := []*os.File{m.devnull, stdout, logW, childEnd}
+	if f := m.listeners[g.Name]; f != nil {
+		files = append(files, f)
+	}
+	sys := &syscall.SysProcAttr{
+		Setpgid:   true,            // Ctrl-C is for the master, which stops workers in order
+		Pdeathsig: syscall.SIGTERM, // the master died: drain and go (also seen as ipc EOF)
+	}
+	if cred, err := credential(g.User); err != nil {
+		conn.Close()
+		logR.Close()
+		return nil, &config.Error{File: g.File, Line: g.Lines["user"], Msg: err.Error()}
+	} else if cred != nil {
+		sys.Credential = cred
+	}
+	title := fmt.Sprintf("wm: worker %s #%d", g.Name, slot)
+	process, err := os.StartProcess(m.opts.Exe, []string{title}, &os.ProcAttr{
+		Env:   append(os.Environ(), ipc.EnvSpec+"="+string(spec)),
+		Files: files,
+		Sys:   sys,
+	})
+	if err != nil {
+		conn.Close()
+		logR.Close()
+		return nil, fmt.Errorf("start worker %s #%d: %w", g.Name, slot, err)
+	}
+	p := &proc{
+		pid:     process.Pid,
+		group:   g,
+		slot:    slot,
+		started: time.Now(),
+		ch:      ipc.NewConn(conn),
+		ready:   make(chan struct{}),
+		exited:  make(chan struct{}),
+		stats:   make(chan ipc.Message, 1),
+		state:   ctlproto.StateStarting,
+	}
+	// The central reaper waits for every child; the handle is not needed.
+	process.Release()
+	m.mu.Lock()
+	m.procs[p.pid] = p
+	m.mu.Unlock()
+	go m.copyLog(logR)
+	go m.serveIPC(p)
+	m.log.Info("worker started", "group", g.Name, "slot", slot, "pid", p.pid)
+	return p, nil
+}
+
+func credential(name string) (*syscall.Credential, error) {
+	if name == "" || os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("user %q: %v", name, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
+}
+
+// copyLog copies a worker's stderr, line by line, into the daemon's log.
+func (m *Master) copyLog(r *os.File) {
+	defer r.Close()
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 4096), 1<<20)
+	for s.Scan() {
+		line := append(s.Bytes(), '\n')
+		m.opts.WorkerLog.Write(line)
+	}
+}
+
+func (m *Master) serveIPC(p *proc) {
+	for {
+		msg, err := p.ch.Receive()
+		if err != nil {
+			return // the worker is gone; the reaper handles its exit
+		}
+		switch msg.Type {
+		case ipc.Ready:
+			m.mu.Lock()
+			p.state = ctlproto.StateRunning
+			p.readyOK = true
+			m.mu.Unlock()
+			close(p.ready)
+		case ipc.Stats:
+			select {
+			case p.stats <- msg:
+			default:
+			}
+		case ipc.Retire:
+			m.log.Info("worker reached max_requests: replacing", "group", p.group.Name, "pid", p.pid,
+				"max_requests", p.group.MaxRequests)
+			go m.replace(p)
+		}
+	}
+}
+
+// reap collects every exited child.
+func (m *Master) reap() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return
+		}
+		m.exited(pid, ws)
+	}
+}
+
+func exitStatus(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+func (m *Master) exited(pid int, ws unix.WaitStatus) {
+	status := exitStatus(ws)
+	m.mu.Lock()
+	p := m.procs[pid]
+	if p == nil {
+		m.mu.Unlock()
+		return // an orphan we reaped as PID 1
+	}
+	delete(m.procs, pid)
+	p.status = status
+	name := p.group.Name
+	if m.exits[name] == nil {
+		m.exits[name] = make(map[int]int)
+	}
+	m.exits[name][status]++
+	respawn := !p.expected && !m.stopping
+	lived := time.Since(p.started)
+	m.noteExitLocked(name)
+	m.mu.Unlock()
+
+	p.ch.Close()
+	close(p.exited)
+	level := slog.LevelInfo
+	if status != 0 || respawn {
+		level = slog.LevelWarn
+	}
+	m.log.Log(nil, level, "worker exited", "group", name, "slot", p.slot, "pid", pid,
+		"status", status, "lived", lived.Round(time.Millisecond).String(), "respawn", respawn)
+	if respawn {
+		go m.respawn(p, lived)
+	}
+}
+
+// respawn replaces a worker that died unplanned. A worker that died young
+// is crash-looping: wait before trying again, longer each time.
+func (m *Master) respawn(p *proc, lived time.Duration) {
+	if lived < time.Second {
+		time.Sleep(crashBackoff)
+	}
+	m.mu.Lock()
+	stopping := m.stopping
+	m.mu.Unlock()
+	if stopping {
+		return
+	}
+	if _, err := m.spawn(p.group, p.slot); err != nil {
+		m.log.Error("respawn failed", "group", p.group.Name, "slot", p.slot, "err", err)
+	}
+}
+
+const crashBackoff = time.Second
+
+// noteExitLocked raises the alarm when a group exits more than
+// max_worker_exit_count times in a minute, at most once a minute.
+func (m *Master) noteExitLocked(group string) {
+	limit := m.cfg.Global.MaxWorkerExitCount
+	if limit <= 0 {
+		return
+	}
+	now := time.Now()
+	times := append(m.exitTimes[group], now)
+	times = slices.DeleteFunc(times, func(t time.Time) bool { return now.Sub(t) > time.Minute })
+	m.exitTimes[group] = times
+	if len(times) > limit && now.Sub(m.alarmed[group]) > time.Minute {
+		m.alarmed[group] = now
+		m.log.Error("ALARM: workers exit too often", "group", group, "exits_last_minute", len(times),
+			"max_worker_exit_count", limit)
+	}
+}
+
+// replace is the smooth restart of one worker: start its successor, wait
+// until it serves, then let the old one drain and exit. Reload, kill PID,
+// max_requests and max_mem_limit all come here.
+func (m *Master) replace(old *proc) error {
+	m.mu.Lock()
+	if old.expected || m.stopping {
+		m.mu.Unlock()
+		return nil // already being replaced or stopped
+	}
+	old.expected = true
+	m.mu.Unlock()
+
+	next, err := m.spawn(old.group, old.slot)
+	if err == nil {
+		select {
+		case <-next.ready:
+		case <-next.exited:
+			err = fmt.Errorf("replacement exited with status %d before serving", next.status)
+		case <-time.After(m.cfg.Global.ReloadTimeout):
+			err = errors.New("replacement did not become ready in time")
+			m.kill(next)
+		}
+	}
+	if err != nil {
+		m.mu.Lock()
+		old.expected = false
+		m.mu.Unlock()
+		m.log.Error("replace worker failed: keeping the old one", "group", old.group.Name, "pid", old.pid, "err", err)
+		return err
+	}
+	m.retireProc(old, m.cfg.Global.ReloadTimeout)
+	return nil
+}
+
+// retireProc asks p to drain and exit, and kills it if it has not exited
+// by the deadline.
+func (m *Master) retireProc(p *proc, timeout time.Duration) {
+	m.mu.Lock()
+	p.expected = true
+	p.state = ctlproto.StateDraining
+	m.mu.Unlock()
+	if err := p.ch.Send(ipc.Message{Type: ipc.Stop}); err != nil {
+		syscall.Kill(p.pid, syscall.SIGTERM)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(timeout + time.Second):
+		m.log.Warn("worker did not exit in time: killing", "group", p.group.Name, "pid", p.pid)
+		m.kill(p)
+	}
+}
+
+func (m *Master) kill(p *proc) {
+	m.mu.Lock()
+	p.expected = true
+	m.mu.Unlock()
+	syscall.Kill(p.pid, syscall.SIGKILL)
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// Reload replaces every worker of every group without no_reload, one at a
+// time, and calls OnReload in the others. It returns at once; a reload
+// asked for during a reload runs once more after it.
+func (m *Master) Reload() error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	if m.reloadRunning {
+		m.reloadPending = true
+		return nil
+	}
+	m.reloadRunning = true
+	go m.reloadLoop()
+	return nil
+}
+
+func (m *Master) reloadLoop() {
+	for {
+		m.reloadOnce()
+		m.reloadMu.Lock()
+		if !m.reloadPending {
+			m.reloadRunning = false
+			m.reloadMu.Unlock()
+			return
+		}
+		m.reloadPending = false
+		m.reloadMu.Unlock()
+	}
+}
+
+func (m *Master) reloadOnce() {
+	began := time.Now()
+	m.log.Info("reload started")
+	replaced := 0
+	for i := range m.cfg.Groups {
+		g := &m.cfg.Groups[i]
+		for _, p := range m.groupProcs(g.Name, began) {
+			if g.NoReload {
+				p.ch.Send(ipc.Message{Type: ipc.Reload})
+				continue
+			}
+			if m.replace(p) == nil {
+				replaced++
+			}
+		}
+	}
+	m.log.Info("reload finished", "replaced", replaced, "took", time.Since(began).Round(time.Millisecond).String())
+}
+
+// groupProcs lists the live, not draining workers of a group started
+// before t, by slot.
+func (m *Master) groupProcs(group string, before time.Time) []*proc {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ps []*proc
+	for _, p := range m.procs {
+		if p.group.Name == group && !p.expected && p.started.Before(before) {
+			ps = append(ps, p)
+		}
+	}
+	slices.SortFunc(ps, func(a, b *proc) int { return a.slot - b.slot })
+	return ps
+}
+
+// Kill smoothly restarts the worker pid.
+func (m *Master) Kill(pid int) error {
+	m.mu.Lock()
+	p := m.procs[pid]
+	var why string
+	switch {
+	case p == nil:
+		why = fmt.Sprintf("pid %d is not a worker of this daemon", pid)
+	case p.expected:
+		why = fmt.Sprintf("pid %d is already being replaced", pid)
+	}
+	m.mu.Unlock()
+	if why != "" {
+		return errors.New(why)
+	}
+	m.log.Info("kill: replacing worker", "group", p.group.Name, "pid", pid)
+	go m.replace(p)
+	return nil
+}
+
+// Stop drains every worker, kills what is left after stop_timeout, and
+// makes Run return. Only the first call does anything; every call waits.
+func (m *Master) Stop() error {
+	m.stopOnce.Do(func() {
+		m.mu.Lock()
+		m.stopping = true
+		ps := make([]*proc, 0, len(m.procs))
+		for _, p := range m.procs {
+			ps = append(ps, p)
+		}
+		m.mu.Unlock()
+		m.log.Info("stopping", "processes", len(ps))
+		var wg sync.WaitGroup
+		for _, p := range ps {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m.retireProc(p, m.cfg.Global.StopTimeout)
+			}()
+		}
+		wg.Wait()
+		m.closeListeners()
+		m.log.Info("wm stopped")
+		close(m.done)
+	})
+	<-m.done
+	return nil
+}
+
+// Done is closed once the daemon has stopped.
+func (m *Master) Done() <-chan struct{} { return m.done }

@@ -1,0 +1,193 @@
+package master
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/wm-go/wm/ctlproto"
+	"github.com/wm-go/wm/daemon/ipc"
+)
+
+// statsTimeout bounds how long status waits for one worker's counters; a
+// worker stuck in a handler shows zeros rather than stalling status.
+const statsTimeout = 500 * time.Millisecond
+
+// Status gathers a snapshot: every worker's counters over ipc, in
+// parallel, and its memory from /proc.
+func (m *Master) Status() ctlproto.Status {
+	m.mu.Lock()
+	ps := make([]*proc, 0, len(m.procs))
+	for _, p := range m.procs {
+		ps = append(ps, p)
+	}
+	st := ctlproto.Status{
+		Version:   m.opts.Version,
+		Started:   m.started,
+		Now:       time.Now(),
+		MasterPID: os.Getpid(),
+	}
+	for i := range m.cfg.Groups {
+		g := &m.cfg.Groups[i]
+		gs := ctlproto.GroupStatus{Name: g.Name, Workers: g.StartWorkers}
+		for status, n := range m.exits[g.Name] {
+			gs.Exits = append(gs.Exits, ctlproto.ExitCount{Status: status, Count: n})
+		}
+		slices.SortFunc(gs.Exits, func(a, b ctlproto.ExitCount) int { return a.Status - b.Status })
+		st.Groups = append(st.Groups, gs)
+	}
+	m.mu.Unlock()
+	st.Load = loadAverage()
+
+	st.Processes = make([]ctlproto.ProcessStatus, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st.Processes[i] = m.procStatus(p)
+		}()
+	}
+	wg.Wait()
+	order := make(map[string]int, len(m.cfg.Groups))
+	for i, g := range m.cfg.Groups {
+		order[g.Name] = i
+	}
+	slices.SortFunc(st.Processes, func(a, b ctlproto.ProcessStatus) int {
+		if d := order[a.Group] - order[b.Group]; d != 0 {
+			return d
+		}
+		if d := a.Slot - b.Slot; d != 0 {
+			return d
+		}
+		return a.PID - b.PID
+	})
+	return st
+}
+
+func (m *Master) procStatus(p *proc) ctlproto.ProcessStatus {
+	m.mu.Lock()
+	ps := ctlproto.ProcessStatus{
+		PID:     p.pid,
+		Group:   p.group.Name,
+		Slot:    p.slot,
+		State:   p.state,
+		Listen:  p.group.Listen,
+		Started: p.started,
+	}
+	m.mu.Unlock()
+	ps.RSS = rss(p.pid)
+	p.statsMu.Lock()
+	defer p.statsMu.Unlock()
+	// Drop a late answer to an earlier request that timed out.
+	select {
+	case <-p.stats:
+	default:
+	}
+	if err := p.ch.Send(ipc.Message{Type: ipc.Stats}); err != nil {
+		return ps
+	}
+	select {
+	case msg := <-p.stats:
+		if msg.Counters != nil {
+			ps.Counters = *msg.Counters
+		}
+		if msg.State != "" && ps.State != ctlproto.StateDraining {
+			ps.State = msg.State
+		}
+	case <-p.exited:
+	case <-time.After(statsTimeout):
+	}
+	return ps
+}
+
+// rss is a process's resident memory in bytes, 0 if it is gone.
+func rss(pid int) int64 {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0
+	}
+	s := bufio.NewScanner(bytes.NewReader(data))
+	for s.Scan() {
+		line := s.Bytes()
+		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			var kb int64
+			fmt.Sscanf(string(rest), "%d", &kb)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func loadAverage() [3]float64 {
+	var l [3]float64
+	data, err := os.ReadFile("/proc/loadavg")
+	if err == nil {
+		fmt.Sscanf(string(data), "%f %f %f", &l[0], &l[1], &l[2])
+	}
+	return l
+}
+
+// watchMemory replaces, smoothly, a worker whose RSS exceeds
+// max_mem_limit, checked every second.
+func (m *Master) watchMemory() {
+	limit := m.cfg.Global.MaxMemLimit * 1024
+	if limit <= 0 {
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.done:
+			return
+		case <-tick.C:
+		}
+		m.mu.Lock()
+		var over []*proc
+		for _, p := range m.procs {
+			if !p.expected && p.readyOK && rss(p.pid) > limit {
+				over = append(over, p)
+			}
+		}
+		m.mu.Unlock()
+		for _, p := range over {
+			m.log.Warn("worker over max_mem_limit: replacing", "group", p.group.Name, "pid", p.pid,
+				"rss_kb", rss(p.pid)/1024, "max_mem_limit_kb", m.cfg.Global.MaxMemLimit)
+			go m.replace(p)
+		}
+	}
+}
+
+// ServeControl listens on the local control socket until Stop. A stale
+// socket file is removed first: the caller holds the pid file lock, so
+// no other daemon of this folder can own it.
+func (m *Master) ServeControl(path string) (*ctlproto.Server, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	srv := &ctlproto.Server{Handler: m, Logger: m.log}
+	go srv.Serve(ln)
+	go func() {
+		<-m.done
+		ln.Close()
+		os.Remove(path)
+	}()
+	return srv, nil
+}

@@ -1,0 +1,242 @@
+package netloop
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// SendResult says what became of the bytes given to Conn.Send, like the
+// return value of WorkerMan's sendToClient.
+type SendResult int
+
+const (
+	// Sent means the bytes were handed to the kernel, or will be at the
+	// end of the current event-loop turn: nothing was waiting before them.
+	Sent SendResult = iota
+	// Queued means the bytes wait in the connection's send buffer behind
+	// earlier bytes the peer has not taken yet. A sender that keeps
+	// getting Queued is outrunning its peer.
+	Queued
+	// Failed means the connection is closed or closing, or the send buffer
+	// would exceed max_send_buffer_size (the connection is then closed).
+	Failed
+)
+
+func (r SendResult) String() string {
+	switch r {
+	case Sent:
+		return "sent"
+	case Queued:
+		return "queued"
+	case Failed:
+		return "failed"
+	}
+	return fmt.Sprintf("SendResult(%d)", int(r))
+}
+
+// Conn is one client connection, or for UDP one datagram's peer.
+//
+// An idle TCP Conn holds no buffers: in is set only while a packet is
+// partially received and out only while the peer lags behind.
+type Conn struct {
+	loop   *Loop
+	fd     int
+	id     uint64
+	remote netip.AddrPort
+	group  *listener // the listener it came from: protocol and limits
+
+	in   []byte // bytes of a packet not yet complete
+	want int    // announced length of that packet, 0 if unknown
+
+	mu       sync.Mutex
+	out      []byte      // bytes the kernel did not take yet
+	batching bool        // the loop is dispatching a read: flush at its end
+	armed    bool        // EPOLLOUT registered: out is waiting on the peer
+	closing  atomic.Bool // no more reads or sends; close once out is flushed
+	closed   bool
+	// drain asks the loop to close the connection at the next request
+	// boundary: when no partial packet is buffered and out is flushed.
+	drain bool
+
+	udpPeer unix.Sockaddr // set on the transient Conn of a UDP datagram
+
+	ctx any
+}
+
+// ID is unique among the connections of this worker process.
+func (c *Conn) ID() uint64 { return c.id }
+
+// RemoteAddr is the peer's address.
+func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
+
+// RemoteIP is the peer's IP as text, like WorkerMan's getRemoteIp.
+func (c *Conn) RemoteIP() string { return c.remote.Addr().Unmap().String() }
+
+// RemotePort is the peer's port.
+func (c *Conn) RemotePort() int { return int(c.remote.Port()) }
+
+// SetContext attaches a value of the app's to the connection, for example
+// a logged-in user. It is meant for the loop's goroutine, like OnMessage.
+func (c *Conn) SetContext(v any) { c.ctx = v }
+
+// Context returns what SetContext stored.
+func (c *Conn) Context() any { return c.ctx }
+
+// Send encodes msg with the connection's protocol and sends it. msg is
+// not retained. It is safe to call from any goroutine.
+func (c *Conn) Send(msg []byte) SendResult {
+	if c.udpPeer != nil {
+		return c.sendDatagram(msg)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing.Load() || c.closed {
+		c.loop.stats.SendFail.Add(1)
+		return Failed
+	}
+	waiting := c.armed
+	if c.out == nil {
+		c.out = getBuffer()
+	}
+	if enc := c.group.encoder; enc != nil {
+		c.out = enc.Encode(c.out, msg)
+	} else {
+		c.out = append(c.out, msg...)
+	}
+	if limit := c.group.MaxSend; limit > 0 && len(c.out) > limit {
+		c.loop.stats.SendFail.Add(1)
+		c.loop.log.Warn("send buffer over max_send_buffer_size: closing connection",
+			"remote", c.remote.String(), "buffered", len(c.out), "max_send_buffer_size", limit)
+		c.abortLocked()
+		return Failed
+	}
+	if waiting {
+		return Queued
+	}
+	if c.batching {
+		return Sent
+	}
+	if !c.flushLocked() {
+		c.loop.stats.SendFail.Add(1)
+		return Failed
+	}
+	if c.armed {
+		return Queued
+	}
+	return Sent
+}
+
+func (c *Conn) sendDatagram(msg []byte) SendResult {
+	buf := msg
+	if enc := c.group.encoder; enc != nil {
+		buf = enc.Encode(nil, msg)
+	}
+	if err := unix.Sendto(c.fd, buf, unix.MSG_DONTWAIT, c.udpPeer); err != nil {
+		c.loop.stats.SendFail.Add(1)
+		return Failed
+	}
+	return Sent
+}
+
+// Close flushes what was sent and closes the connection. Reading stops at
+// once; Sends after Close fail. It is safe to call from any goroutine and
+// more than once.
+func (c *Conn) Close() {
+	if c.udpPeer != nil {
+		return
+	}
+	c.mu.Lock()
+	if c.closing.Load() || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closing.Store(true)
+	c.mu.Unlock()
+	c.loop.Post(c.finishClose)
+}
+
+// finishClose runs on the loop: close now if nothing waits to be written,
+// else when EPOLLOUT has drained out.
+func (c *Conn) finishClose() {
+	c.mu.Lock()
+	pending := len(c.out) > 0 && !c.closed
+	c.mu.Unlock()
+	if !pending {
+		c.loop.closeConn(c)
+	}
+}
+
+// flushLocked writes out to the socket until it is empty or the kernel
+// would block, arming or disarming EPOLLOUT to match. It reports false when
+// the connection broke (and has been aborted). Call with c.mu held.
+func (c *Conn) flushLocked() bool {
+	buf, off := c.out, 0
+	for off < len(buf) {
+		n, err := unix.Write(c.fd, buf[off:])
+		if n > 0 {
+			off += n
+			continue
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			// Keep what is left at the front of the same buffer.
+			c.out = buf[:copy(buf, buf[off:])]
+			c.setArmedLocked(true)
+			return true
+		}
+		c.abortLocked()
+		return false
+	}
+	putBuffer(buf)
+	c.out = nil
+	c.setArmedLocked(false)
+	return true
+}
+
+func (c *Conn) setArmedLocked(on bool) {
+	if c.armed == on || c.closed {
+		return
+	}
+	events := uint32(unix.EPOLLIN)
+	if on {
+		events |= unix.EPOLLOUT
+	}
+	ev := unix.EpollEvent{Events: events, Fd: int32(c.fd)}
+	if err := unix.EpollCtl(c.loop.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev); err == nil {
+		c.armed = on
+	}
+}
+
+// abortLocked drops unsent output and schedules the close. Call with c.mu
+// held.
+func (c *Conn) abortLocked() {
+	if c.out != nil {
+		putBuffer(c.out)
+		c.out = nil
+	}
+	if !c.closing.Swap(true) {
+		c.loop.Post(c.finishClose)
+	}
+}
+
+// Output buffers are pooled: a connection holds one only while it has
+// output the kernel has not taken.
+var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledBuffer = 64 << 10
+
+func getBuffer() []byte { return (*bufferPool.Get().(*[]byte))[:0] }
+
+func putBuffer(b []byte) {
+	if cap(b) == 0 || cap(b) > maxPooledBuffer {
+		return
+	}
+	b = b[:0]
+	bufferPool.Put(&b)
+}

@@ -1,0 +1,19 @@
+// Package netloop is the worker's event loop: one epoll instance that
+// accepts on inherited listeners, reads and frames packets with a
+// protocol.Protocol, calls the app, and writes replies.
+//
+// It is the hot path, written by hand on golang.org/x/sys/unix because the
+// per-connection cost is an architecture decision: an idle connection here
+// holds a small Conn struct and nothing else — no goroutine, no read
+// buffer, no write buffer. Reads land in one buffer shared by the loop;
+// only a partial packet, or output the peer has not taken yet, is copied
+// out and kept per connection.
+//
+// Everything the app sees (OnConnect, OnMessage, OnClose, timers posted
+// with Post) runs on the loop's goroutine, one call at a time, as in
+// WorkerMan. Conn.Send and Conn.Close may also be called from other
+// goroutines.
+//
+// It imports daemon/protocol and the standard library; it knows nothing of
+// config files, the master or the control plane.
+package netloop

@@ -1,0 +1,609 @@
+package netloop
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wm-go/wm/daemon/protocol"
+	"golang.org/x/sys/unix"
+)
+
+// Handler receives a loop's events, all on the loop's goroutine.
+type Handler interface {
+	OnConnect(c *Conn)
+	OnMessage(c *Conn, msg []byte)
+	OnClose(c *Conn)
+}
+
+// Listener is one listening socket the loop serves, usually inherited
+// from the master. The loop takes ownership of FD.
+type Listener struct {
+	FD  int
+	UDP bool
+	// Protocol splits the stream into packets. Nil means every read is
+	// one message (the raw tcp:// scheme).
+	Protocol protocol.Protocol
+	// MaxRecv refuses a packet larger than this many bytes (0: no limit).
+	MaxRecv int
+	// MaxSend closes a connection whose unsent output exceeds this many
+	// bytes (0: no limit).
+	MaxSend int
+	// Persistent false closes each connection after its first reply.
+	Persistent bool
+	// UDPBuffer is the largest datagram read (UDP only).
+	UDPBuffer int
+}
+
+type listener struct {
+	Listener
+	decoder protocol.Decoder
+	encoder protocol.Encoder
+	udpBuf  []byte
+	active  bool // registered in epoll
+}
+
+// Options configure a Loop.
+type Options struct {
+	Handler Handler
+	Logger  *slog.Logger // nil: slog.Default()
+	// MaxRequests, when non-zero, calls OnMaxRequests once, on the loop,
+	// after that many packets have been handled.
+	MaxRequests   uint64
+	OnMaxRequests func()
+}
+
+// Stats are the counters of one loop; see ctlproto.Counters for what each
+// means. They are updated on the loop and may be read from anywhere.
+type Stats struct {
+	TotalRequest   atomic.Uint64
+	PacketErr      atomic.Uint64
+	ThunderHerd    atomic.Uint64
+	ClientClose    atomic.Uint64
+	SendFail       atomic.Uint64
+	ThrowException atomic.Uint64
+	Accepted       atomic.Uint64
+	Connections    atomic.Int64
+}
+
+// readBufferSize is the size of the one read buffer a loop shares among
+// all its connections.
+const readBufferSize = 64 << 10
+
+// Loop is one epoll event loop. Create it with New, add listeners, then
+// call Run on the goroutine that will run the app.
+type Loop struct {
+	epfd    int
+	wakefd  int
+	handler Handler
+	log     *slog.Logger
+	stats   Stats
+
+	maxRequests   uint64
+	onMaxRequests func()
+	retired       bool
+
+	buf       []byte
+	conns     []*Conn // indexed by fd
+	listeners map[int]*listener
+	nextID    uint64
+
+	mu      sync.Mutex
+	tasks   []func()
+	spare   []func()
+	woken   bool
+	stopped bool
+
+	draining bool
+	drained  chan struct{}
+}
+
+// New creates a loop. It must be closed by making Run return (Shutdown).
+func New(opts Options) (*Loop, error) {
+	if opts.Handler == nil {
+		return nil, errors.New("netloop: nil Handler")
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wakefd)
+		return nil, fmt.Errorf("epoll_ctl eventfd: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Loop{
+		epfd:          epfd,
+		wakefd:        wakefd,
+		handler:       opts.Handler,
+		log:           log,
+		maxRequests:   opts.MaxRequests,
+		onMaxRequests: opts.OnMaxRequests,
+		buf:           make([]byte, readBufferSize),
+		listeners:     make(map[int]*listener),
+		drained:       make(chan struct{}),
+	}, nil
+}
+
+// Stats returns the loop's live counters.
+func (l *Loop) Stats() *Stats { return &l.stats }
+
+// AddListener starts serving ln. Call it before Run, or from the loop.
+func (l *Loop) AddListener(ln Listener) error {
+	if err := unix.SetNonblock(ln.FD, true); err != nil {
+		return fmt.Errorf("listener fd %d: %w", ln.FD, err)
+	}
+	lis := &listener{Listener: ln}
+	lis.decoder, _ = ln.Protocol.(protocol.Decoder)
+	lis.encoder, _ = ln.Protocol.(protocol.Encoder)
+	events := uint32(unix.EPOLLIN)
+	if ln.UDP {
+		size := ln.UDPBuffer
+		if size <= 0 {
+			size = 65535
+		}
+		lis.udpBuf = make([]byte, size)
+	} else {
+		// Every worker of a group waits on the same socket: wake one.
+		events |= unix.EPOLLEXCLUSIVE
+	}
+	ev := unix.EpollEvent{Events: events, Fd: int32(ln.FD)}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, ln.FD, &ev); err != nil {
+		return fmt.Errorf("epoll_ctl listener fd %d: %w", ln.FD, err)
+	}
+	lis.active = true
+	l.listeners[ln.FD] = lis
+	return nil
+}
+
+// Post runs fn on the loop's goroutine, after the events at hand. It is
+// safe to call from any goroutine; after Shutdown fn never runs.
+func (l *Loop) Post(fn func()) {
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		return
+	}
+	l.tasks = append(l.tasks, fn)
+	wake := !l.woken
+	l.woken = true
+	l.mu.Unlock()
+	if wake {
+		var one = [8]byte{1}
+		unix.Write(l.wakefd, one[:])
+	}
+}
+
+// StopAccepting unregisters and closes every listener: connections not yet
+// accepted stay in the kernel's queue for the other workers of the group.
+func (l *Loop) StopAccepting() {
+	l.Post(l.stopAccepting)
+}
+
+func (l *Loop) stopAccepting() {
+	for fd, ln := range l.listeners {
+		if ln.active {
+			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+			unix.Close(fd)
+			ln.active = false
+		}
+	}
+}
+
+// Drain stops accepting and closes each connection at its next request
+// boundary: once no partial packet is buffered and every reply is written.
+// The returned channel is closed when no connection is left.
+func (l *Loop) Drain() <-chan struct{} {
+	l.Post(func() {
+		l.stopAccepting()
+		l.draining = true
+		for _, c := range l.conns {
+			if c != nil {
+				l.closeIfIdle(c)
+			}
+		}
+		l.checkDrained()
+	})
+	return l.drained
+}
+
+// Shutdown closes every connection now and makes Run return.
+func (l *Loop) Shutdown() {
+	l.Post(func() {
+		l.stopAccepting()
+		for _, c := range l.conns {
+			if c != nil {
+				l.closeConn(c)
+			}
+		}
+		l.mu.Lock()
+		l.stopped = true
+		l.mu.Unlock()
+	})
+}
+
+// Run serves events until Shutdown. It must be called once.
+func (l *Loop) Run() error {
+	defer unix.Close(l.epfd)
+	defer unix.Close(l.wakefd)
+	events := make([]unix.EpollEvent, 256)
+	for {
+		n, err := unix.EpollWait(l.epfd, events, -1)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return fmt.Errorf("epoll_wait: %w", err)
+		}
+		for i := range n {
+			ev := &events[i]
+			fd := int(ev.Fd)
+			switch {
+			case fd == l.wakefd:
+				if l.runTasks() {
+					return nil
+				}
+			case fd < len(l.conns) && l.conns[fd] != nil:
+				l.connEvent(l.conns[fd], ev.Events)
+			default:
+				if ln := l.listeners[fd]; ln != nil && ln.active {
+					if ln.UDP {
+						l.readDatagrams(ln)
+					} else {
+						l.accept(ln)
+					}
+				}
+			}
+		}
+	}
+}
+
+// runTasks runs what Post queued and reports whether the loop must stop.
+func (l *Loop) runTasks() bool {
+	var drain [8]byte
+	unix.Read(l.wakefd, drain[:])
+	l.mu.Lock()
+	tasks := l.tasks
+	l.tasks = l.spare[:0]
+	l.woken = false
+	l.mu.Unlock()
+	for i, fn := range tasks {
+		l.safely("task", nil, fn)
+		tasks[i] = nil
+	}
+	l.mu.Lock()
+	l.spare = tasks
+	stopped := l.stopped
+	l.mu.Unlock()
+	return stopped
+}
+
+func (l *Loop) accept(ln *listener) {
+	for i := 0; i < 128; i++ {
+		fd, sa, err := unix.Accept4(ln.FD, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		if err != nil {
+			switch err {
+			case unix.EAGAIN:
+				if i == 0 {
+					l.stats.ThunderHerd.Add(1)
+				}
+				return
+			case unix.EINTR, unix.ECONNABORTED:
+				continue
+			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+				// Out of descriptors: stop listening for a moment rather
+				// than spin on a socket that stays readable.
+				l.log.Error("accept: out of resources, pausing accepts for 100ms", "err", err)
+				l.pauseListener(ln, 100*time.Millisecond)
+				return
+			default:
+				l.log.Error("accept", "err", err)
+				return
+			}
+		}
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		l.nextID++
+		c := &Conn{loop: l, fd: fd, id: l.nextID, remote: addrPort(sa), group: ln}
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			l.log.Error("epoll_ctl new connection", "err", err)
+			unix.Close(fd)
+			continue
+		}
+		for fd >= len(l.conns) {
+			l.conns = append(l.conns, make([]*Conn, len(l.conns)+64)...)
+		}
+		l.conns[fd] = c
+		l.stats.Accepted.Add(1)
+		l.stats.Connections.Add(1)
+		l.safely("OnConnect", c, func() { l.handler.OnConnect(c) })
+	}
+}
+
+func (l *Loop) pauseListener(ln *listener, d time.Duration) {
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, ln.FD, nil)
+	time.AfterFunc(d, func() {
+		l.Post(func() {
+			if ln.active {
+				ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(ln.FD)}
+				unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, ln.FD, &ev)
+			}
+		})
+	})
+}
+
+func (l *Loop) connEvent(c *Conn, events uint32) {
+	if events&unix.EPOLLOUT != 0 {
+		c.mu.Lock()
+		ok := c.closed || c.flushLocked()
+		done := c.closing.Load() && len(c.out) == 0
+		c.mu.Unlock()
+		if !ok || done {
+			l.closeConn(c)
+			return
+		}
+		if l.draining {
+			l.closeIfIdle(c)
+		}
+	}
+	if events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		l.readConn(c)
+	}
+}
+
+func (l *Loop) readConn(c *Conn) {
+	if c.closed {
+		return
+	}
+	n, err := unix.Read(c.fd, l.buf)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return
+	case err != nil || n == 0:
+		// The peer closed (or reset) the connection.
+		if !c.closing.Load() {
+			l.stats.ClientClose.Add(1)
+		}
+		l.closeConn(c)
+		return
+	}
+	if c.closing.Load() {
+		return // closing: what arrives now is discarded
+	}
+	l.process(c, l.buf[:n])
+}
+
+// process frames data (appended to any partial packet) into packets and
+// hands each to the app; replies are written once, at the end.
+func (l *Loop) process(c *Conn, data []byte) {
+	ln := c.group
+	c.mu.Lock()
+	c.batching = true
+	c.mu.Unlock()
+
+	buf := data
+	if c.in != nil {
+		c.in = append(c.in, data...)
+		buf = c.in
+	}
+	for len(buf) > 0 {
+		if c.closing.Load() {
+			buf = nil
+			break
+		}
+		size := len(buf)
+		if ln.Protocol != nil {
+			n, err := l.input(c, buf)
+			if err != nil {
+				l.stats.PacketErr.Add(1)
+				l.log.Info("malformed packet: closing connection", "remote", c.remote.String(), "err", err)
+				l.abort(c)
+				return
+			}
+			if n == 0 || n > len(buf) {
+				if n > len(buf) {
+					c.want = n
+				}
+				if limit := ln.MaxRecv; limit > 0 && max(n, len(buf)) > limit {
+					l.stats.PacketErr.Add(1)
+					l.log.Warn("packet over max_recv_buffer_size: closing connection",
+						"remote", c.remote.String(), "size", max(n, len(buf)), "max_recv_buffer_size", limit)
+					l.abort(c)
+					return
+				}
+				break
+			}
+			size = n
+		}
+		packet := buf[:size]
+		buf = buf[size:]
+		c.want = 0
+		if ln.decoder != nil {
+			packet = ln.decoder.Decode(packet)
+		}
+		l.message(c, packet)
+		if !ln.Persistent {
+			c.closing.Store(true)
+		}
+	}
+	l.keepRemainder(c, buf)
+
+	c.mu.Lock()
+	c.batching = false
+	ok := c.closed || len(c.out) == 0 || c.armed || c.flushLocked()
+	done := c.closing.Load() && len(c.out) == 0
+	c.mu.Unlock()
+	if !ok || done {
+		l.closeConn(c)
+	} else if l.draining {
+		l.closeIfIdle(c)
+	}
+}
+
+// keepRemainder keeps the bytes of an incomplete packet for the next read,
+// copying them out of the shared read buffer.
+func (l *Loop) keepRemainder(c *Conn, rest []byte) {
+	if len(rest) == 0 || c.closing.Load() {
+		c.in = nil
+		return
+	}
+	if c.in != nil {
+		// rest is the tail of c.in: move it to the front.
+		c.in = c.in[:copy(c.in, rest)]
+		return
+	}
+	// Size for the announced packet, but never trust a header for more
+	// than a few reads' worth up front.
+	c.in = make([]byte, len(rest), max(min(c.want, 4*readBufferSize), 2*len(rest)))
+	copy(c.in, rest)
+}
+
+func (l *Loop) input(c *Conn, buf []byte) (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.stats.ThrowException.Add(1)
+			err = fmt.Errorf("panic in Input: %v", r)
+		}
+	}()
+	return c.group.Protocol.Input(buf)
+}
+
+func (l *Loop) message(c *Conn, msg []byte) {
+	l.stats.TotalRequest.Add(1)
+	l.safely("OnMessage", c, func() { l.handler.OnMessage(c, msg) })
+	if l.maxRequests > 0 && !l.retired && l.stats.TotalRequest.Load() >= l.maxRequests {
+		l.retired = true
+		if l.onMaxRequests != nil {
+			l.onMaxRequests()
+		}
+	}
+}
+
+// safely runs fn, turning a panic into a log line, a throw_exception count
+// and, when the panic happened for a connection, that connection's close.
+func (l *Loop) safely(what string, c *Conn, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.stats.ThrowException.Add(1)
+			attrs := []any{"panic", fmt.Sprint(r), "stack", string(debug.Stack())}
+			if c != nil {
+				attrs = append(attrs, "remote", c.remote.String())
+			}
+			l.log.Error("panic in "+what, attrs...)
+			if c != nil && c.udpPeer == nil {
+				l.abort(c)
+			}
+		}
+	}()
+	fn()
+}
+
+func (l *Loop) readDatagrams(ln *listener) {
+	for range 64 {
+		n, from, err := unix.Recvfrom(ln.FD, ln.udpBuf, unix.MSG_DONTWAIT)
+		if err != nil {
+			if err != unix.EAGAIN && err != unix.EINTR {
+				l.log.Error("recvfrom", "err", err)
+			}
+			return
+		}
+		msg := ln.udpBuf[:n]
+		if ln.Protocol != nil {
+			if size, err := ln.Protocol.Input(msg); err != nil || size != n {
+				l.stats.PacketErr.Add(1)
+				continue
+			}
+		}
+		if ln.decoder != nil {
+			msg = ln.decoder.Decode(msg)
+		}
+		c := &Conn{loop: l, fd: ln.FD, remote: addrPort(from), group: ln, udpPeer: from}
+		l.message(c, msg)
+	}
+}
+
+// abort closes c without flushing, from the loop.
+func (l *Loop) abort(c *Conn) {
+	c.mu.Lock()
+	c.abortLocked()
+	c.mu.Unlock()
+	l.closeConn(c)
+}
+
+// closeIfIdle closes c if it sits at a request boundary with nothing
+// unread in the kernel either: the drain of a smooth reload.
+func (l *Loop) closeIfIdle(c *Conn) {
+	if c.closed || c.in != nil {
+		return
+	}
+	c.mu.Lock()
+	idle := len(c.out) == 0
+	c.mu.Unlock()
+	if !idle {
+		return
+	}
+	if unread, err := unix.IoctlGetInt(c.fd, unix.SIOCINQ); err == nil && unread > 0 {
+		return // a request is already on its way: serve it first
+	}
+	l.closeConn(c)
+}
+
+// closeConn closes the socket and tells the app.
+func (l *Loop) closeConn(c *Conn) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.closing.Store(true)
+	if c.out != nil {
+		putBuffer(c.out)
+		c.out = nil
+	}
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	unix.Close(c.fd)
+	c.mu.Unlock()
+	if c.fd < len(l.conns) && l.conns[c.fd] == c {
+		l.conns[c.fd] = nil
+	}
+	c.in = nil
+	l.stats.Connections.Add(-1)
+	l.safely("OnClose", nil, func() { l.handler.OnClose(c) })
+	l.checkDrained()
+}
+
+func (l *Loop) checkDrained() {
+	if l.draining && l.stats.Connections.Load() == 0 {
+		select {
+		case <-l.drained:
+		default:
+			close(l.drained)
+		}
+	}
+}
+
+func addrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
+	}
+	return netip.AddrPort{}
+}

@@ -1,0 +1,202 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/wm-go/wm/ctlproto"
+	"github.com/wm-go/wm/daemon/ipc"
+	"github.com/wm-go/wm/daemon/netloop"
+	"github.com/wm-go/wm/daemon/protocol"
+	"github.com/wm-go/wm/daemon/timer"
+)
+
+// App is the app of one worker process, as the daemon package resolved it
+// from the registry: connection events plus the optional lifecycle hooks.
+type App struct {
+	Handler  netloop.Handler
+	Protocol protocol.Protocol // nil: raw stream
+	OnStart  func()
+	OnStop   func()
+	OnReload func()
+}
+
+// masterGoneDrain bounds the drain when the master died: a worker must
+// not outlive it by more than a second.
+const masterGoneDrain = 700 * time.Millisecond
+
+// Run serves spec's group until the master says stop, SIGTERM arrives, or
+// the master goes away. It returns nil after a clean stop.
+func Run(spec ipc.Spec, app App, log *slog.Logger) error {
+	sock, err := net.FileConn(os.NewFile(ipc.FDIPC, "ipc"))
+	if err != nil {
+		return fmt.Errorf("ipc socket: %w", err)
+	}
+	ch := ipc.NewConn(sock)
+	defer ch.Close()
+
+	w := &worker{spec: spec, app: app, log: log, ch: ch, state: ctlproto.StateStarting}
+	w.loop, err = netloop.New(netloop.Options{
+		Handler:       app.Handler,
+		Logger:        log,
+		MaxRequests:   spec.Group.MaxRequests,
+		OnMaxRequests: w.retire,
+	})
+	if err != nil {
+		return err
+	}
+	if spec.Group.Listen != "" {
+		ln := netloop.Listener{
+			FD:         ipc.FDListen,
+			UDP:        spec.Group.Network == "udp",
+			Protocol:   app.Protocol,
+			MaxRecv:    spec.Group.MaxRecvBufferSize,
+			MaxSend:    spec.Group.MaxSendBufferSize,
+			Persistent: spec.Group.PersistentConnection,
+			UDPBuffer:  spec.Group.PrereadLength,
+		}
+		if err := w.loop.AddListener(ln); err != nil {
+			return err
+		}
+	}
+	timer.SetRunner(w.loop.Post)
+
+	ran := make(chan error, 1)
+	go func() { ran <- w.loop.Run() }()
+	w.loop.Post(func() {
+		if app.OnStart != nil {
+			app.OnStart()
+		}
+		w.setState(ctlproto.StateRunning)
+		if err := ch.Send(ipc.Message{Type: ipc.Ready}); err != nil {
+			log.Error("tell master ready", "err", err)
+		}
+	})
+
+	// SIGINT belongs to the master (Ctrl-C in the foreground); SIGTERM is
+	// a graceful stop, as from the master.
+	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		w.stop(spec.DrainTimeout, "SIGTERM")
+	}()
+	go w.serveIPC()
+
+	err = <-ran
+	w.stopped.Wait()
+	return err
+}
+
+type worker struct {
+	spec ipc.Spec
+	app  App
+	log  *slog.Logger
+	ch   *ipc.Conn
+	loop *netloop.Loop
+
+	mu       sync.Mutex
+	state    string
+	stopOnce sync.Once
+	stopped  sync.WaitGroup
+}
+
+func (w *worker) setState(s string) {
+	w.mu.Lock()
+	w.state = s
+	w.mu.Unlock()
+}
+
+func (w *worker) serveIPC() {
+	for {
+		m, err := w.ch.Receive()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return // we closed it ourselves, on the way out
+			}
+			if !errors.Is(err, io.EOF) {
+				w.log.Error("ipc", "err", err)
+			}
+			w.stop(masterGoneDrain, "master gone")
+			return
+		}
+		switch m.Type {
+		case ipc.Stop:
+			go w.stop(w.spec.DrainTimeout, "master asked")
+		case ipc.Reload:
+			if w.app.OnReload != nil {
+				w.loop.Post(w.app.OnReload)
+			}
+		case ipc.Stats:
+			c := w.counters()
+			w.mu.Lock()
+			state := w.state
+			w.mu.Unlock()
+			w.ch.Send(ipc.Message{Type: ipc.Stats, State: state, Counters: &c})
+		default:
+			w.log.Warn("ipc: unknown message", "type", m.Type)
+		}
+	}
+}
+
+func (w *worker) counters() ctlproto.Counters {
+	s := w.loop.Stats()
+	return ctlproto.Counters{
+		TotalRequest:   s.TotalRequest.Load(),
+		PacketErr:      s.PacketErr.Load(),
+		ThunderHerd:    s.ThunderHerd.Load(),
+		ClientClose:    s.ClientClose.Load(),
+		SendFail:       s.SendFail.Load(),
+		ThrowException: s.ThrowException.Load(),
+		Connections:    s.Connections.Load(),
+		Accepted:       s.Accepted.Load(),
+	}
+}
+
+// retire runs on the loop when max_requests is reached: the master starts
+// a replacement and then tells this worker to stop, as for `kill PID`.
+func (w *worker) retire() {
+	w.log.Info("max_requests reached: asking to be replaced", "max_requests", w.spec.Group.MaxRequests)
+	if err := w.ch.Send(ipc.Message{Type: ipc.Retire}); err != nil {
+		w.log.Error("ipc retire", "err", err)
+	}
+}
+
+// stop drains connections for at most timeout, runs OnStop, and makes the
+// loop return. Only the first call does anything.
+func (w *worker) stop(timeout time.Duration, why string) {
+	w.stopOnce.Do(func() {
+		w.stopped.Add(1)
+		defer w.stopped.Done()
+		w.setState(ctlproto.StateDraining)
+		w.log.Info("draining", "reason", why, "timeout", timeout.String())
+		deadline := time.NewTimer(timeout)
+		defer deadline.Stop()
+		select {
+		case <-w.loop.Drain():
+		case <-deadline.C:
+			w.log.Warn("drain deadline passed: closing remaining connections",
+				"connections", w.loop.Stats().Connections.Load())
+		}
+		timer.DelAll()
+		if w.app.OnStop != nil {
+			ran := make(chan struct{})
+			w.loop.Post(func() { w.app.OnStop(); close(ran) })
+			select {
+			case <-ran:
+			case <-time.After(timeout):
+				w.log.Warn("OnStop did not return in time")
+			}
+		}
+		w.loop.Shutdown()
+	})
+}
