@@ -128,8 +128,8 @@ func TestWriteHelp(t *testing.T) {
 	// Every usage line must name a command the grammar knows.
 	for _, h := range commandHelp {
 		name, _, _ := strings.Cut(h.usage, " ")
-		if _, err := ParseCommand(name); err != nil {
-			t.Errorf("help lists %q, which does not parse: %v", name, err)
+		if _, err := ParseCommand(name); err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+			t.Errorf("help lists %q, which the grammar does not know", name)
 		}
 	}
 	golden(t, "help", b.Bytes())

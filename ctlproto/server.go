@@ -141,11 +141,7 @@ func transientAcceptError(err error) bool {
 // passwords, or on a line longer than MaxLineLength.
 func (s *Server) ServeConn(c net.Conn) {
 	defer c.Close()
-	peer := "local"
-	if a := c.RemoteAddr(); a != nil && a.String() != "" {
-		peer = a.String()
-	}
-	log := s.logger().With("peer", peer)
+	log := s.logger().With("peer", peerName(c))
 	defer func() {
 		// A bug in a Handler must not take the daemon down with it.
 		if r := recover(); r != nil {
@@ -154,6 +150,18 @@ func (s *Server) ServeConn(c net.Conn) {
 	}()
 	ss := &session{srv: s, conn: c, lr: NewLineReader(c, MaxLineLength), log: log}
 	ss.run()
+}
+
+// peerName names the other end of c for the logs. A unix socket client
+// has no address of its own, so it is named by the socket it came in on.
+func peerName(c net.Conn) string {
+	if a := c.RemoteAddr(); a != nil && a.String() != "" && a.String() != "@" {
+		return a.String()
+	}
+	if a := c.LocalAddr(); a != nil && a.String() != "" {
+		return a.Network() + ":" + a.String()
+	}
+	return "unknown"
 }
 
 // session is one connection's state.

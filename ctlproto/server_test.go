@@ -208,6 +208,7 @@ func TestServerCommands(t *testing.T) {
 	tests := []struct {
 		name        string
 		in          string // sent at once after the greeting
+		eof         bool   // then close the client's write side
 		reloadErr   error
 		want        string // everything after the greeting, up to EOF
 		wantReloads int
@@ -224,7 +225,7 @@ func TestServerCommands(t *testing.T) {
 		{name: "empty lines are no-ops", in: "\n\r\n   \nquit\n", want: ""},
 		{name: "stop ends the session", in: "stop\nreload\n", want: "stopping\n", wantStops: 1},
 		{name: "quit ends the session", in: "quit\nreload\n", want: ""},
-		{name: "EOF ends the session", in: "reload", want: "reload started\n", wantReloads: 1},
+		{name: "EOF ends the session", in: "reload", eof: true, want: "reload started\n", wantReloads: 1},
 		{name: "help", in: "help\nquit\n", want: helpText(t)},
 		{name: "tail", in: "tail -f\nquit\n", want: "error: tail: not supported on this connection yet\n"},
 		{name: "telnet bytes", in: doSGA + willNAWS + sbNAWS + "re" + nop + "load\r\nqu" + sbNAWS + "it\r\n", want: "reload started\n", wantReloads: 1},
@@ -237,6 +238,11 @@ func TestServerCommands(t *testing.T) {
 			c := dial(t, path)
 			c.expect(greeting)
 			c.send(tt.in)
+			if tt.eof {
+				if err := c.conn.(*net.UnixConn).CloseWrite(); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if got := c.rest(); got != tt.want {
 				t.Errorf("reply:\n%s\nwant:\n%s", got, tt.want)
 			}
@@ -332,7 +338,7 @@ func TestServerPassword(t *testing.T) {
 			if elapsed := time.Since(start); elapsed < time.Duration(tt.failures)*delay {
 				t.Errorf("%d failures took %v; want at least %v", tt.failures, elapsed, time.Duration(tt.failures)*delay)
 			}
-			if n := strings.Count(logs.String(), "wrong password"); n != tt.failures {
+			if n := strings.Count(logs.String(), `msg="control: wrong password"`); n != tt.failures {
 				t.Errorf("logged %d wrong passwords; want %d:\n%s", n, tt.failures, logs.String())
 			}
 			if tt.failures > 0 && !strings.Contains(logs.String(), "level=WARN") {

@@ -402,13 +402,14 @@ func (c *cli) detach() int {
 	if err != nil {
 		return c.failf("start: %v", err)
 	}
+	pid := p.Pid
 	p.Release()
 	msg, _ := io.ReadAll(r)
 	r.Close()
 	text := strings.TrimSpace(string(msg))
 	switch {
 	case text == "ok":
-		fmt.Fprintf(c.out, "%s started (pid %d), config %s, log %s\n", c.name, p.Pid, c.cfg.Dir, c.cfg.Global.LogDir)
+		fmt.Fprintf(c.out, "%s started (pid %d), config %s, log %s\n", c.name, pid, c.cfg.Dir, c.cfg.Global.LogDir)
 		return exitOK
 	case text == "":
 		return c.failf("start: the daemon exited during start-up; see the log in %s", c.cfg.Global.LogDir)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"testing"
 	"time"
@@ -253,9 +254,39 @@ func TestCommandLine(t *testing.T) {
 			if err := json.Unmarshal(last, &res); err != nil {
 				t.Fatalf("last line %q is not JSON: %v", last, err)
 			}
-			if res.Mode != tt.args[0] || res.Requests == 0 && res.ErrorCount == 0 {
+			if res.Mode != tt.args[0] || res.Requests == 0 && res.ErrorCount == 0 && res.Conns == 0 {
 				t.Errorf("JSON %s: unexpected content", last)
 			}
+		})
+	}
+}
+
+// The persistent modes allocate per connection, not per request: the
+// client must leave the CPU to the server it measures.
+func TestStreamDoesNotAllocatePerRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("counts allocations over a 40,000-request run")
+	}
+	addr, _ := startBaseline(t)
+	for _, mode := range []string{"long", "pipeline"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := Config{Addr: addr, Conns: 4, Pipeline: 16, Requests: 40000}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			res, err := runners[mode](testCtx(t), cfg)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Requests != 40000 || res.ErrorCount != 0 {
+				t.Fatalf("%d requests, %d errors", res.Requests, res.ErrorCount)
+			}
+			// Client and in-process server together.
+			perReq := float64(after.Mallocs-before.Mallocs) / float64(res.Requests)
+			if perReq > 0.05 {
+				t.Errorf("%.3f allocations per request, want almost none", perReq)
+			}
+			t.Logf("%.4f allocations per request", perReq)
 		})
 	}
 }

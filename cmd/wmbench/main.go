@@ -109,7 +109,7 @@ func run1(args []string, stdout, errOut io.Writer) int {
 		fs.Int64Var(&cfg.Requests, "n", 0, "stop after this many `requests` in total (0: no limit)")
 		if mode == "short" {
 			fs.BoolVar(&cfg.Reset, "rst", false, "close each connection with a RST (SO_LINGER 0) instead of a FIN, so that it leaves no TIME_WAIT")
-			fs.IntVar(&cfg.SrcAddrs, "srcaddrs", 64, "with a 127.x server address, connect from this many `addresses` 127.0.1.1... in turn, so that TIME_WAIT does not exhaust or slow down ephemeral ports (0: kernel's choice, max 250)")
+			fs.IntVar(&cfg.SrcAddrs, "srcaddrs", 0, "with a 127.x server address, connect from this many `addresses` 127.0.1.1... in turn, so that TIME_WAIT cannot exhaust the ephemeral ports (0: the kernel's choice; max 250)")
 		}
 	case "idle":
 		fs.IntVar(&cfg.IdleConns, "n", 10000, "idle `connections` to open")

@@ -200,9 +200,37 @@ func printSummary(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "reconnects  %d\n", r.Reconnects)
 }
 
+// idleJSON is the JSON form of an idle Result: the fields that mode
+// measures.
+type idleJSON struct {
+	Mode        string  `json:"mode"`
+	Addr        string  `json:"addr"`
+	Conns       int     `json:"conns"`
+	Target      int     `json:"target"`
+	Alive       int     `json:"alive"`
+	HoldS       float64 `json:"hold_s"`
+	PIDs        []int   `json:"pids"`
+	RSSBeforeKB int64   `json:"rss_before_kb"`
+	RSSAfterKB  int64   `json:"rss_after_kb"`
+	DeltaKB     int64   `json:"delta_kb"`
+	Per10kMiB   float64 `json:"per_10k_mib"`
+	ErrorCount  uint64  `json:"errors"`
+	Errors      Errors  `json:"error_kinds"`
+	FirstError  string  `json:"first_error,omitempty"`
+}
+
 // printJSON writes r to w as one line of JSON.
 func printJSON(w io.Writer, r *Result) error {
-	b, err := json.Marshal(r)
+	var v any = r
+	if r.Mode == "idle" {
+		v = idleJSON{
+			Mode: r.Mode, Addr: r.Addr, Conns: r.Conns, Target: r.Target, Alive: r.Alive,
+			HoldS: r.HoldS, PIDs: r.PIDs, RSSBeforeKB: r.RSSBeforeKB, RSSAfterKB: r.RSSAfterKB,
+			DeltaKB: r.DeltaKB, Per10kMiB: r.Per10kMiB,
+			ErrorCount: r.ErrorCount, Errors: r.Errors, FirstError: r.FirstError,
+		}
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}

@@ -115,11 +115,7 @@ func (r *run) dialFrom(laddr *net.TCPAddr) (net.Conn, error) {
 		if attempt >= r.cfg.Retries || !isRetryableDial(err) {
 			return nil, fmt.Errorf("connect %s (%d attempts): %w", r.cfg.Addr, attempt+1, err)
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-r.ctx.Done():
-			t.Stop()
+		if !pause(r, backoff) {
 			return nil, errStopped
 		}
 		backoff = min(2*backoff, time.Second)
@@ -159,6 +155,19 @@ func loopbackSources(addr string, n int) []*net.TCPAddr {
 		srcs[i] = &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(1+i))}
 	}
 	return srcs
+}
+
+// pause waits for d and reports true, or for the end of the run and
+// reports false. It paces retries; it synchronises nothing.
+func pause(r *run, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
 }
 
 // quota hands out the request budget of a run with -n. With no budget it

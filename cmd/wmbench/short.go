@@ -48,6 +48,9 @@ func shortWorker(r *run, t *tally, srcs []*net.TCPAddr, i int) {
 				return
 			}
 			t.fail(err, true)
+			if !pause(r, 10*time.Millisecond) { // no hot loop on a dead server
+				return
+			}
 			continue
 		}
 		err = shortExchange(r, c, msg, buf)

@@ -2,6 +2,7 @@ package master
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -420,7 +421,7 @@ func (m *Master) exited(pid int, ws unix.WaitStatus) {
 	if status != 0 || respawn {
 		level = slog.LevelWarn
 	}
-	m.log.Log(nil, level, "worker exited", "group", name, "slot", p.slot, "pid", pid,
+	m.log.Log(context.Background(), level, "worker exited", "group", name, "slot", p.slot, "pid", pid,
 		"status", status, "lived", lived.Round(time.Millisecond).String(), "respawn", respawn)
 	if respawn {
 		go m.respawn(p, lived)

@@ -58,9 +58,6 @@ type Conn struct {
 	armed    bool        // EPOLLOUT registered: out is waiting on the peer
 	closing  atomic.Bool // no more reads or sends; close once out is flushed
 	closed   bool
-	// drain asks the loop to close the connection at the next request
-	// boundary: when no partial packet is buffered and out is flushed.
-	drain bool
 
 	udpPeer unix.Sockaddr // set on the transient Conn of a UDP datagram
 
