@@ -226,7 +226,7 @@ func (c *cli) check() int {
 		fmt.Fprintln(c.errOut, err)
 		return exitFailed
 	}
-	m.Stop()
+	m.Close()
 	fmt.Fprintf(c.out, "config %s ok: %d groups, %d workers\n", c.cfg.Dir, len(c.cfg.Groups), procs)
 	return exitOK
 }

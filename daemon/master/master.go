@@ -61,8 +61,10 @@ type Master struct {
 	reloadPending bool
 	reloadRunning bool
 
-	stopOnce sync.Once
-	done     chan struct{} // closed when Stop has finished
+	stopOnce  sync.Once
+	done      chan struct{} // closed when the stop has finished
+	readyOnce sync.Once
+	startErr  error // why start-up failed, returned by Run
 }
 
 // proc is one worker process.
@@ -137,6 +139,10 @@ func (m *Master) Bind() error {
 	return nil
 }
 
+// Close releases the listening sockets of a master that never ran, as
+// `wmd check` does after proving the ports are free.
+func (m *Master) Close() { m.closeListeners() }
+
 func (m *Master) closeListeners() {
 	for name, f := range m.listeners {
 		f.Close()
@@ -183,7 +189,7 @@ func (m *Master) Run() error {
 			switch s {
 			case syscall.SIGTERM, syscall.SIGINT:
 				m.log.Info("signal: stopping", "signal", s.String())
-				go m.Stop()
+				m.Stop()
 			case syscall.SIGUSR1:
 				m.log.Info("signal: reloading", "signal", s.String())
 				m.Reload()
@@ -191,7 +197,7 @@ func (m *Master) Run() error {
 				// A closed terminal must not stop a foreground daemon.
 			}
 		case <-m.done:
-			return nil
+			return m.startErr
 		}
 	}
 }
@@ -214,11 +220,18 @@ func (m *Master) reapLoop() {
 
 // startFailed stops what a failed start-up began and reports it.
 func (m *Master) startFailed(err error) {
-	if m.opts.Ready != nil {
-		m.opts.Ready(err)
-		m.opts.Ready = nil
-	}
-	m.Stop()
+	m.reportReady(err)
+	m.shutdown()
+}
+
+// reportReady tells Options.Ready how start-up went, once.
+func (m *Master) reportReady(err error) {
+	m.readyOnce.Do(func() {
+		m.startErr = err
+		if m.opts.Ready != nil {
+			m.opts.Ready(err)
+		}
+	})
 }
 
 // awaitReady reports start-up once every first worker is serving, or the
@@ -239,9 +252,7 @@ func (m *Master) awaitReady(ps []*proc) {
 		}
 	}
 	m.log.Info("wm started: every worker serves", "processes", len(ps))
-	if m.opts.Ready != nil {
-		m.opts.Ready(nil)
-	}
+	m.reportReady(nil)
 }
 
 // spawn re-executes our own binary as one worker of group g.
@@ -611,9 +622,17 @@ func (m *Master) Kill(pid int) error {
 	return nil
 }
 
-// Stop drains every worker, kills what is left after stop_timeout, and
-// makes Run return. Only the first call does anything; every call waits.
+// Stop starts a graceful stop and returns: every worker drains, what is
+// left after stop_timeout is killed, and Run returns. Done is closed
+// when it is over.
 func (m *Master) Stop() error {
+	go m.shutdown()
+	return nil
+}
+
+// shutdown is the stop itself. Only the first call does anything; every
+// call returns once it is over.
+func (m *Master) shutdown() {
 	m.stopOnce.Do(func() {
 		m.mu.Lock()
 		m.stopping = true
@@ -637,7 +656,6 @@ func (m *Master) Stop() error {
 		close(m.done)
 	})
 	<-m.done
-	return nil
 }
 
 // Done is closed once the daemon has stopped.
