@@ -19,7 +19,11 @@ import (
 
 // runIdle opens cfg.IdleConns idle connections, at most cfg.Rate per
 // second, holds them for cfg.Hold so the server settles, and reports how
-// much the total RSS of the server processes grew. The processes are
+// much the total RSS of the server processes grew. With cfg.Ping each
+// connection first exchanges one request, as a real client would: a
+// server's buffers often take no resident memory until first used (Go
+// gets zeroed pages from the kernel and does not touch them), so
+// connections that never sent a byte understate its footprint. The processes are
 // cfg.PIDs, or those whose command line contains cfg.Match (this process
 // excluded), looked up again at each measurement so that restarted
 // workers are followed.

@@ -101,7 +101,11 @@ func run1(args []string, stdout, errOut io.Writer) int {
 		if mode == "short" {
 			defConns = 50
 		}
-		fs.IntVar(&cfg.Conns, "c", defConns, "concurrent `connections` (short: workers)")
+		what := "persistent `connections`"
+		if mode == "short" {
+			what = "`workers`, each with one connection at a time"
+		}
+		fs.IntVar(&cfg.Conns, "c", defConns, what)
 		if mode == "pipeline" {
 			fs.IntVar(&cfg.Pipeline, "p", 16, "`requests` in flight per connection")
 		}
@@ -113,16 +117,16 @@ func run1(args []string, stdout, errOut io.Writer) int {
 		}
 	case "idle":
 		fs.IntVar(&cfg.IdleConns, "n", 10000, "idle `connections` to open")
-		fs.DurationVar(&cfg.Hold, "hold", 5*time.Second, "hold the connections this `long` before measuring")
-		fs.IntVar(&cfg.Rate, "rate", 5000, "open at most this many connections per `second`")
-		fs.BoolVar(&cfg.Ping, "ping", false, "send one request on each connection before holding it")
+		fs.DurationVar(&cfg.Hold, "hold", 5*time.Second, "hold the connections this `duration` before measuring, so the server settles")
+		fs.IntVar(&cfg.Rate, "rate", 5000, "open at most `N` connections per second")
+		fs.BoolVar(&cfg.Ping, "ping", true, "send one request on each connection and read its reply before holding it, so that the server's per-connection buffers are in use (-ping=false: connections that never sent a byte)")
 		fs.StringVar(&pids, "pids", "", "server processes to measure: `PID,PID,...`")
 		fs.StringVar(&cfg.Match, "match", "", "measure the processes whose cmdline contains `PATTERN` (re-evaluated at each measurement; wmbench itself excluded)")
 	}
 	if mode != "baseline" {
-		fs.StringVar(&msg, "msg", "hello", "request `line` (a newline is appended)")
+		fs.StringVar(&msg, "msg", "hello", "request `line` (a newline is appended; idle: used with -ping)")
 		fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "connect, reply and write `timeout`")
-		fs.IntVar(&cfg.Retries, "retries", 5, "connect retries on ECONNREFUSED/EAGAIN, backing off from 10ms")
+		fs.IntVar(&cfg.Retries, "retries", 5, "connect `retries` on ECONNREFUSED/EAGAIN, backing off from 10ms; also the boundary closes in a row, before any reply, tolerated as reconnects")
 		fs.BoolVar(&failOnError, "fail-on-error", false, "exit 1 if any error was counted")
 		fs.BoolVar(&jsonOnly, "json", false, "print only the JSON line")
 	}

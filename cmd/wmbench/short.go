@@ -87,7 +87,7 @@ func shortExchange(r *run, c net.Conn, msg, buf []byte) error {
 	n := 0
 	for n == 0 || buf[n-1] != '\n' {
 		if n == len(buf) {
-			return fmt.Errorf("%w: %q...", errMismatch, buf[:n])
+			return fmt.Errorf("%w: a reply longer than the request, starting %q", errMismatch, buf[:n])
 		}
 		m, err := c.Read(buf[n:])
 		n += m

@@ -3,180 +3,18 @@ package main_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wm-go/wm/ctlproto"
 )
-
-// These tests build wmd and run it as a real process with real sockets,
-// the way an operator does.
-
-var wmdBin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wmd-bin-")
-	if err != nil {
-		panic(err)
-	}
-	wmdBin = filepath.Join(dir, "wmd")
-	// A race-enabled binary sleeps a second at exit by default; workers
-	// exit on every reload.
-	os.Setenv("GORACE", "atexit_sleep_ms=0")
-	if out, err := exec.Command("go", "build", "-race", "-o", wmdBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build wmd: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// daemon is one config folder and the wmd that runs it.
-type daemon struct {
-	t    *testing.T
-	dir  string
-	bin  string
-	port map[string]int // group -> port
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// newDaemon writes a config folder with the given groups: name -> conf
-// body, where {port} is replaced by a free port.
-func newDaemon(t *testing.T, global string, groups map[string]string) *daemon {
-	t.Helper()
-	d := &daemon{t: t, dir: t.TempDir(), bin: wmdBin, port: map[string]int{}}
-	os.MkdirAll(filepath.Join(d.dir, "conf.d"), 0o755)
-	if err := os.WriteFile(filepath.Join(d.dir, "wm.conf"), []byte("stop_timeout = 5s\nreload_timeout = 5s\n"+global), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range groups {
-		p := freePort(t)
-		d.port[name] = p
-		body = strings.ReplaceAll(body, "{port}", fmt.Sprint(p))
-		if err := os.WriteFile(filepath.Join(d.dir, "conf.d", name+".conf"), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(d.cleanup)
-	return d
-}
-
-func (d *daemon) wmd(args ...string) (string, int) {
-	d.t.Helper()
-	cmd := exec.Command(d.bin, append([]string{"-c", d.dir}, args...)...)
-	out, err := cmd.CombinedOutput()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		d.t.Fatalf("wmd %v: %v", args, err)
-	}
-	return string(out), code
-}
-
-func (d *daemon) start() {
-	d.t.Helper()
-	out, code := d.wmd("start", "-d")
-	if code != 0 {
-		d.t.Fatalf("start -d: exit %d\n%s\nlog:\n%s", code, out, d.log())
-	}
-}
-
-func (d *daemon) cleanup() {
-	if pid := d.masterPID(); pid > 0 {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	if d.t.Failed() {
-		d.t.Logf("daemon log:\n%s", d.log())
-	}
-}
-
-func (d *daemon) masterPID() int {
-	b, err := os.ReadFile(filepath.Join(d.dir, "run", "wmd.pid"))
-	if err != nil {
-		return 0
-	}
-	var pid int
-	fmt.Sscan(string(b), &pid)
-	return pid
-}
-
-func (d *daemon) log() string {
-	files, _ := filepath.Glob(filepath.Join(d.dir, "logs", "*.log"))
-	var b strings.Builder
-	for _, f := range files {
-		data, _ := os.ReadFile(f)
-		b.Write(data)
-	}
-	return b.String()
-}
-
-func (d *daemon) status() ctlproto.Status {
-	d.t.Helper()
-	reply, err := ctlproto.Call(context.Background(), "unix", filepath.Join(d.dir, "run", "wmd.sock"), "", "status --json")
-	if err != nil {
-		d.t.Fatalf("status --json: %v", err)
-	}
-	var st ctlproto.Status
-	if err := json.Unmarshal([]byte(reply), &st); err != nil {
-		d.t.Fatalf("status --json: %v\n%s", err, reply)
-	}
-	return st
-}
-
-// pids lists the pids of a group's running (not draining) workers.
-func (d *daemon) pids(group string) []int {
-	var pids []int
-	for _, p := range d.status().Processes {
-		if p.Group == group && p.State == ctlproto.StateRunning {
-			pids = append(pids, p.PID)
-		}
-	}
-	slices.Sort(pids)
-	return pids
-}
-
-// eventually polls cond until it holds or the deadline passes. It is for
-// states of other processes, which send us no signal we could wait on.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func alive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	return err == nil && !strings.Contains(string(stat), ") Z ")
-}
 
 const echoGroup = "app = Echo\nlisten = text://127.0.0.1:{port}\nstart_workers = 2\n"
 
@@ -335,109 +173,40 @@ func TestMaxRequestsReplacesWorker(t *testing.T) {
 	})
 }
 
-// load keeps many persistent connections busy with request/reply, the
-// way a client of a keep-alive service does: a connection the server
-// closes at a request boundary is reopened and the request sent again.
-type load struct {
-	addr      string
-	requests  atomic.Int64
-	failures  atomic.Int64
-	reconnect atomic.Int64
-	firstErr  atomic.Value
-	stop      chan struct{}
-	wg        sync.WaitGroup
-}
-
-func startLoad(t *testing.T, addr string, conns int) *load {
-	l := &load{addr: addr, stop: make(chan struct{})}
-	for i := range conns {
-		l.wg.Add(1)
-		go l.run(i)
-	}
-	// Wait until every connection has completed a request.
-	eventually(t, 10*time.Second, "load to start", func() bool { return l.requests.Load() >= int64(conns) })
-	return l
-}
-
-func (l *load) fail(err error) {
-	l.failures.Add(1)
-	l.firstErr.CompareAndSwap(nil, err.Error())
-}
-
-func (l *load) run(id int) {
-	defer l.wg.Done()
-	var c net.Conn
-	var r *bufio.Reader
-	for n := 0; ; n++ {
-		select {
-		case <-l.stop:
-			if c != nil {
-				c.Close()
-			}
-			return
-		default:
-		}
-		req := fmt.Sprintf("c%d-r%d\n", id, n)
-		for attempt := 0; ; attempt++ {
-			if c == nil {
-				var err error
-				c, err = net.Dial("tcp", l.addr)
-				if err != nil {
-					l.fail(fmt.Errorf("connect: %w", err))
-					return
-				}
-				r = bufio.NewReader(c)
-			}
-			_, werr := io.WriteString(c, req)
-			line, rerr := r.ReadString('\n')
-			if werr == nil && rerr == nil {
-				if line != req {
-					l.fail(fmt.Errorf("reply %q to %q", line, req))
-					return
-				}
-				l.requests.Add(1)
-				break
-			}
-			// Closed at a request boundary: nothing of the reply came.
-			c.Close()
-			c = nil
-			if line != "" || attempt > 3 {
-				l.fail(fmt.Errorf("request %q: write %v, read %v after %q", req, werr, rerr, line))
-				return
-			}
-			l.reconnect.Add(1)
-		}
-	}
-}
-
-func (l *load) finish(t *testing.T) {
-	t.Helper()
-	close(l.stop)
-	l.wg.Wait()
-	t.Logf("load: %d requests, %d reconnects, %d failures", l.requests.Load(), l.reconnect.Load(), l.failures.Load())
-	if n := l.failures.Load(); n > 0 {
-		t.Fatalf("%d requests failed; first: %v", n, l.firstErr.Load())
-	}
-}
-
+// TestReloadUnderLoadFailsNothing reloads three times in a row under
+// persistent and one-request-per-connection load: no request may fail, no
+// connection may be refused, and every worker must drain by itself (none
+// killed at the deadline).
 func TestReloadUnderLoadFailsNothing(t *testing.T) {
 	d := newDaemon(t, "", map[string]string{"Echo": "app = Echo\nlisten = text://127.0.0.1:{port}\nstart_workers = 3\n"})
 	d.start()
-	before := d.pids("Echo")
-	l := startLoad(t, fmt.Sprintf("127.0.0.1:%d", d.port["Echo"]), 40)
-	if out, code := d.wmd("reload"); code != 0 {
-		t.Fatalf("reload: exit %d\n%s", code, out)
+	addr := fmt.Sprintf("127.0.0.1:%d", d.port["Echo"])
+	l := startLoad(t, addr, 40)
+	short := startLoadMode(t, addr, 10, true)
+	for round := 1; round <= 3; round++ {
+		before := d.pids("Echo")
+		if out, code := d.wmd("reload"); code != 0 {
+			t.Fatalf("reload %d: exit %d\n%s", round, code, out)
+		}
+		eventually(t, 30*time.Second, "every worker to be replaced", func() bool {
+			now := d.pids("Echo")
+			return len(now) == 3 && !slices.ContainsFunc(now, func(p int) bool { return slices.Contains(before, p) })
+		})
+		served := l.requests.Load()
+		eventually(t, 10*time.Second, "requests served by the new workers", func() bool { return l.requests.Load() > served+100 })
 	}
-	eventually(t, 30*time.Second, "every worker to be replaced", func() bool {
-		now := d.pids("Echo")
-		return len(now) == 3 && !slices.ContainsFunc(now, func(p int) bool { return slices.Contains(before, p) })
-	})
-	served := l.requests.Load()
-	eventually(t, 10*time.Second, "requests served by the new workers", func() bool { return l.requests.Load() > served+100 })
 	l.finish(t)
-	eventually(t, 10*time.Second, "the log to record the reload", func() bool {
-		return strings.Contains(d.log(), "reload finished")
+	short.finish(t)
+	eventually(t, 10*time.Second, "the log to record the reloads", func() bool {
+		return strings.Count(d.log(), "reload finished") == 3
 	})
+	for _, g := range d.status().Groups {
+		for _, e := range g.Exits {
+			if e.Status != 0 {
+				t.Errorf("group %s: %d workers exited with status %d; want every drain to finish by itself", g.Name, e.Count, e.Status)
+			}
+		}
+	}
 }
 
 func TestKillPIDUnderLoadFailsNothing(t *testing.T) {

@@ -3,8 +3,8 @@ package master
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
-	"os"
 	"syscall"
 
 	"github.com/wm-go/wm/daemon/config"
@@ -12,42 +12,76 @@ import (
 )
 
 // bind opens a group's listening socket in the master, so the kernel's
-// queue outlives any worker. The file is what workers inherit.
-func bind(g *config.Group) (*os.File, error) {
+// queue outlives any worker, and returns its descriptor for workers to
+// inherit.
+//
+// The descriptor is a raw dup, never wrapped in an *os.File: os.File.Fd
+// switches a descriptor to blocking mode, and O_NONBLOCK belongs to the
+// socket's open file description, which every worker shares. One blocking
+// flip would let a worker's accept loop block its whole event loop.
+func bind(g *config.Group) (int, error) {
 	var (
-		f   *os.File
+		sc  syscall.Conn
 		err error
 	)
 	switch g.Network {
 	case "tcp":
-		var ln net.Listener
-		ln, err = net.Listen("tcp", g.Address)
-		if err == nil {
-			f, err = ln.(*net.TCPListener).File()
-			ln.Close()
-		}
-		if err == nil && g.Backlog > 0 {
-			// Linux takes a second listen() on a listening socket as a new
-			// backlog; net.Listen always uses somaxconn.
-			err = unix.Listen(int(f.Fd()), g.Backlog)
-		}
+		sc, err = listenTCP(g.Address)
 	case "udp":
 		var pc net.PacketConn
 		pc, err = net.ListenPacket("udp", g.Address)
 		if err == nil {
-			f, err = pc.(*net.UDPConn).File()
-			pc.Close()
+			sc = pc.(*net.UDPConn)
 		}
 	default:
 		err = fmt.Errorf("unknown network %q", g.Network)
 	}
 	if err != nil {
-		if f != nil {
-			f.Close()
-		}
-		return nil, bindError(g, err)
+		return -1, bindError(g, err)
 	}
-	return f, nil
+	fd, err := dupNonblocking(sc)
+	sc.(io.Closer).Close()
+	if err == nil && g.Network == "tcp" && g.Backlog > 0 {
+		// Linux takes a second listen() on a listening socket as a new
+		// backlog; net.Listen always uses somaxconn.
+		err = unix.Listen(fd, g.Backlog)
+	}
+	if err != nil {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return -1, bindError(g, err)
+	}
+	return fd, nil
+}
+
+func listenTCP(addr string) (syscall.Conn, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return ln.(*net.TCPListener), nil
+}
+
+// dupNonblocking duplicates the socket under c (close-on-exec: children
+// get it only by being handed it) and makes sure it is non-blocking.
+func dupNonblocking(c syscall.Conn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd, dupErr := -1, error(nil)
+	if err := rc.Control(func(s uintptr) { fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	if dupErr != nil {
+		return -1, dupErr
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
 }
 
 // bindError names the config line of the listen key, the way every

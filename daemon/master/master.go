@@ -48,7 +48,7 @@ type Master struct {
 	started time.Time
 	devnull *os.File
 
-	listeners map[string]*os.File // by group name
+	listeners map[string]int // raw descriptors by group name; see bind
 
 	mu        sync.Mutex
 	procs     map[int]*proc          // by pid
@@ -108,7 +108,7 @@ func New(opts Options) (*Master, error) {
 		opts:      opts,
 		cfg:       opts.Config,
 		log:       opts.Logger,
-		listeners: make(map[string]*os.File),
+		listeners: make(map[string]int),
 		procs:     make(map[int]*proc),
 		exits:     make(map[string]map[int]int),
 		exitTimes: make(map[string][]time.Time),
@@ -125,12 +125,12 @@ func (m *Master) Bind() error {
 		if g.Listen == "" {
 			continue
 		}
-		f, err := bind(g)
+		fd, err := bind(g)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		m.listeners[g.Name] = f
+		m.listeners[g.Name] = fd
 	}
 	if len(errs) > 0 {
 		m.closeListeners()
@@ -144,8 +144,8 @@ func (m *Master) Bind() error {
 func (m *Master) Close() { m.closeListeners() }
 
 func (m *Master) closeListeners() {
-	for name, f := range m.listeners {
-		f.Close()
+	for name, fd := range m.listeners {
+		unix.Close(fd)
 		delete(m.listeners, name)
 	}
 }
@@ -286,9 +286,12 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 	if m.cfg.Global.Debug && !g.NoDebug && m.opts.Terminal != nil {
 		stdout = m.opts.Terminal
 	}
-	files := []*os.File{m.devnull, stdout, logW, childEnd}
-	if f := m.listeners[g.Name]; f != nil {
-		files = append(files, f)
+	// Raw descriptors and syscall.ForkExec, not os.StartProcess: the
+	// latter calls os.File.Fd, which would make the shared listening
+	// socket blocking for every worker (see bind).
+	files := []uintptr{m.devnull.Fd(), stdout.Fd(), logW.Fd(), childEnd.Fd()}
+	if fd, ok := m.listeners[g.Name]; ok {
+		files = append(files, uintptr(fd))
 	}
 	sys := &syscall.SysProcAttr{
 		Setpgid:   true,            // Ctrl-C is for the master, which stops workers in order
@@ -302,7 +305,7 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 		sys.Credential = cred
 	}
 	title := fmt.Sprintf("wm: worker %s #%d", g.Name, slot)
-	process, err := os.StartProcess(m.opts.Exe, []string{title}, &os.ProcAttr{
+	pid, err := syscall.ForkExec(m.opts.Exe, []string{title}, &syscall.ProcAttr{
 		Env:   append(os.Environ(), ipc.EnvSpec+"="+string(spec)),
 		Files: files,
 		Sys:   sys,
@@ -313,7 +316,7 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 		return nil, fmt.Errorf("start worker %s #%d: %w", g.Name, slot, err)
 	}
 	p := &proc{
-		pid:     process.Pid,
+		pid:     pid,
 		group:   g,
 		slot:    slot,
 		started: time.Now(),
@@ -323,8 +326,6 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 		stats:   make(chan ipc.Message, 1),
 		state:   ctlproto.StateStarting,
 	}
-	// The central reaper waits for every child; the handle is not needed.
-	process.Release()
 	m.mu.Lock()
 	m.procs[p.pid] = p
 	m.mu.Unlock()

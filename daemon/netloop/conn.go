@@ -49,8 +49,9 @@ type Conn struct {
 	remote netip.AddrPort
 	group  *listener // the listener it came from: protocol and limits
 
-	in   []byte // bytes of a packet not yet complete
-	want int    // announced length of that packet, 0 if unknown
+	in     []byte // bytes of a packet not yet complete
+	want   int    // announced length of that packet, 0 if unknown
+	served bool   // at least one packet was handled: a drain may close it
 
 	mu       sync.Mutex
 	out      []byte      // bytes the kernel did not take yet

@@ -192,40 +192,63 @@ func (l *Loop) Post(fn func()) {
 // StopAccepting unregisters and closes every listener: connections not yet
 // accepted stay in the kernel's queue for the other workers of the group.
 func (l *Loop) StopAccepting() {
-	l.Post(l.stopAccepting)
+	l.Post(func() { l.stopAccepting(true) })
 }
 
-func (l *Loop) stopAccepting() {
+// stopAccepting leaves the listeners. With adopt, it first accepts what is
+// queued already: the kernel wakes one worker per connection
+// (EPOLLEXCLUSIVE), and a wake-up that came to us just now is not sent to
+// anyone else, so a connection we left queued could wait for the next
+// one to arrive before any worker looked at it.
+func (l *Loop) stopAccepting(adopt bool) {
 	for fd, ln := range l.listeners {
-		if ln.active {
-			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
-			unix.Close(fd)
-			ln.active = false
+		if !ln.active {
+			continue
 		}
+		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+		ln.active = false
+		if adopt && !ln.UDP {
+			l.acceptAll(ln)
+		}
+		unix.Close(fd)
 	}
 }
 
+// freshGrace is how long a drain lets a connection that has not sent its
+// first packet yet do so. A client that just connected, to another worker
+// as far as it knows, is about to send a request: closing it now would
+// fail that request the way a refused connection does.
+const freshGrace = time.Second
+
 // Drain stops accepting and closes each connection at its next request
 // boundary: once no partial packet is buffered and every reply is written.
-// The returned channel is closed when no connection is left.
+// A connection that has sent nothing yet gets freshGrace to do so. The
+// returned channel is closed when no connection is left.
 func (l *Loop) Drain() <-chan struct{} {
 	l.Post(func() {
-		l.stopAccepting()
+		l.stopAccepting(true)
 		l.draining = true
-		for _, c := range l.conns {
-			if c != nil {
-				l.closeIfIdle(c)
-			}
-		}
-		l.checkDrained()
+		l.sweepIdle(false)
+		time.AfterFunc(freshGrace, func() { l.Post(func() { l.sweepIdle(true) }) })
 	})
 	return l.drained
+}
+
+// sweepIdle closes every connection at a request boundary; fresh ones
+// only when final.
+func (l *Loop) sweepIdle(final bool) {
+	for _, c := range l.conns {
+		if c != nil && (c.served || final) {
+			l.closeIfIdle(c)
+		}
+	}
+	l.checkDrained()
 }
 
 // Shutdown closes every connection now and makes Run return.
 func (l *Loop) Shutdown() {
 	l.Post(func() {
-		l.stopAccepting()
+		l.stopAccepting(false)
 		for _, c := range l.conns {
 			if c != nil {
 				l.closeConn(c)
@@ -293,27 +316,43 @@ func (l *Loop) runTasks() bool {
 	return stopped
 }
 
+// acceptBatch bounds the connections taken per wake-up, so one busy
+// listener cannot starve the connections already open.
+const acceptBatch = 128
+
+// accept takes the connections a wake-up announced. Finding none means
+// another worker took them first: the thunder_herd count.
 func (l *Loop) accept(ln *listener) {
-	for i := 0; i < 128; i++ {
+	if l.acceptUpTo(ln, acceptBatch) == 0 {
+		l.stats.ThunderHerd.Add(1)
+	}
+}
+
+// acceptAll takes every queued connection.
+func (l *Loop) acceptAll(ln *listener) { l.acceptUpTo(ln, -1) }
+
+// acceptUpTo accepts up to limit connections (no limit if negative) and
+// reports how many it accepted.
+func (l *Loop) acceptUpTo(ln *listener, limit int) int {
+	n := 0
+	for ; limit < 0 || n < limit; n++ {
 		fd, sa, err := unix.Accept4(ln.FD, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		if err != nil {
 			switch err {
 			case unix.EAGAIN:
-				if i == 0 {
-					l.stats.ThunderHerd.Add(1)
-				}
-				return
+				return n
 			case unix.EINTR, unix.ECONNABORTED:
+				n--
 				continue
 			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
 				// Out of descriptors: stop listening for a moment rather
 				// than spin on a socket that stays readable.
 				l.log.Error("accept: out of resources, pausing accepts for 100ms", "err", err)
 				l.pauseListener(ln, 100*time.Millisecond)
-				return
+				return n
 			default:
 				l.log.Error("accept", "err", err)
-				return
+				return n
 			}
 		}
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
@@ -323,6 +362,7 @@ func (l *Loop) accept(ln *listener) {
 		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			l.log.Error("epoll_ctl new connection", "err", err)
 			unix.Close(fd)
+			n--
 			continue
 		}
 		for fd >= len(l.conns) {
@@ -333,6 +373,7 @@ func (l *Loop) accept(ln *listener) {
 		l.stats.Connections.Add(1)
 		l.safely("OnConnect", c, func() { l.handler.OnConnect(c) })
 	}
+	return n
 }
 
 func (l *Loop) pauseListener(ln *listener, d time.Duration) {
@@ -484,6 +525,7 @@ func (l *Loop) input(c *Conn, buf []byte) (n int, err error) {
 }
 
 func (l *Loop) message(c *Conn, msg []byte) {
+	c.served = true
 	l.stats.TotalRequest.Add(1)
 	l.safely("OnMessage", c, func() { l.handler.OnMessage(c, msg) })
 	if l.maxRequests > 0 && !l.retired && l.stats.TotalRequest.Load() >= l.maxRequests {

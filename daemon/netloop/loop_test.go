@@ -54,7 +54,7 @@ func (r *recorder) OnMessage(c *Conn, msg []byte) {
 }
 
 // serve starts a loop on a fresh loopback listener and returns its address.
-func serve(t *testing.T, h Handler, ln Listener) (*Loop, string) {
+func serve(t testing.TB, h Handler, ln Listener) (*Loop, string) {
 	t.Helper()
 	nl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

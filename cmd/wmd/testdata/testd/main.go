@@ -1,0 +1,130 @@
+// Command testd is the daemon of cmd/wmd's feature tests: wmd's built-in
+// apps plus apps that each exist to exercise one feature of the daemon.
+// It lives under testdata, so `go build ./...` leaves it alone; the tests
+// build it with
+//
+//	go build -race -o testd ./testdata/testd
+//
+// and with -ldflags "-X main.build=N" to tell one build from another.
+//
+// The apps, all speaking text:// unless said otherwise:
+//
+//	Version  answers every line with the build it was linked with
+//	Printer  prints its marker key to stdout in OnStart (debug mode)
+//	Ticker   pushes "tick N" to each connection every interval (key)
+//	Flood    on a line "N", pushes N bytes from a timer, stopping at
+//	         the first failed Send
+//	Panic    panics on "boom", echoes anything else
+//
+// Echo (from apps/echo) serves the udp:// and frame:// tests.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/wm-go/wm/daemon"
+	"github.com/wm-go/wm/daemon/timer"
+
+	_ "github.com/wm-go/wm/apps/echo"
+	_ "github.com/wm-go/wm/apps/echoservice"
+)
+
+// build is set at link time: -ldflags "-X main.build=2".
+var build = "dev"
+
+func init() {
+	daemon.RegisterHandler("Version", func() daemon.Handler { return version{} })
+	daemon.Register("Printer", daemon.App{Keys: []string{"marker"}, New: newPrinter})
+	daemon.Register("Ticker", daemon.App{Keys: []string{"interval"}, New: newTicker})
+	daemon.RegisterHandler("Flood", func() daemon.Handler { return flood{} })
+	daemon.RegisterHandler("Panic", func() daemon.Handler { return panicker{} })
+}
+
+func main() { daemon.Main() }
+
+// extra returns the value of an app-specific key of g, or def.
+func extra(g *daemon.Group, key, def string) string {
+	for _, kv := range g.Extra {
+		if kv.Key == key {
+			return kv.Value
+		}
+	}
+	return def
+}
+
+type version struct{}
+
+func (version) OnMessage(c *daemon.Conn, _ []byte) { c.Send([]byte(build)) }
+
+// printer shows what a worker prints on stdout: the terminal in debug
+// mode, unless its group sets no_debug.
+type printer struct{ marker string }
+
+func newPrinter(g *daemon.Group) (daemon.Handler, error) {
+	return printer{marker: extra(g, "marker", "printer "+g.Name)}, nil
+}
+
+func (p printer) OnStart()                         { fmt.Println(p.marker) }
+func (printer) OnMessage(c *daemon.Conn, _ []byte) { c.Send([]byte("ok")) }
+
+// ticker pushes a line to each connection from a timer of its own.
+type ticker struct{ interval time.Duration }
+
+func newTicker(g *daemon.Group) (daemon.Handler, error) {
+	d, err := time.ParseDuration(extra(g, "interval", "5ms"))
+	if err != nil {
+		return nil, fmt.Errorf("interval: %w", err)
+	}
+	return ticker{interval: d}, nil
+}
+
+func (t ticker) OnConnect(c *daemon.Conn) {
+	n := 0
+	id := timer.Add(t.interval, func() {
+		n++
+		c.Send(fmt.Appendf(nil, "tick %d", n))
+	}, true)
+	c.SetContext(id)
+}
+
+func (ticker) OnClose(c *daemon.Conn) {
+	if id, ok := c.Context().(timer.ID); ok {
+		timer.Del(id)
+	}
+}
+
+func (ticker) OnMessage(*daemon.Conn, []byte) {}
+
+// flood pushes more than a client reads. It sends from a timer rather
+// than from OnMessage, so every Send hands its bytes to the kernel at
+// once, as a push does: only a peer that does not read lets the send
+// queue grow.
+type flood struct{}
+
+func (flood) OnMessage(c *daemon.Conn, msg []byte) {
+	total, err := strconv.Atoi(string(bytes.TrimSpace(msg)))
+	if err != nil {
+		c.Send([]byte("want a byte count"))
+		return
+	}
+	chunk := bytes.Repeat([]byte("x"), 64<<10-1) // + "\n" from text
+	timer.Add(time.Millisecond, func() {
+		for sent := 0; sent < total; sent += len(chunk) + 1 {
+			if c.Send(chunk) == daemon.Failed {
+				return
+			}
+		}
+	}, false)
+}
+
+type panicker struct{}
+
+func (panicker) OnMessage(c *daemon.Conn, msg []byte) {
+	if string(msg) == "boom" {
+		panic("boom")
+	}
+	c.Send(msg)
+}
