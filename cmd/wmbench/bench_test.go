@@ -28,6 +28,8 @@ func TestModesAgainstBaseline(t *testing.T) {
 		{"short -n no srcaddrs", "short", Config{Conns: 4, Requests: 100, SrcAddrs: 0}},
 		{"short -n srcaddrs", "short", Config{Conns: 4, Requests: 100, SrcAddrs: 8}},
 		{"long -msg", "long", Config{Conns: 2, Requests: 100, Msg: []byte("a longer request line")}},
+		{"pipeline -msg longer than 4 KiB", "pipeline", Config{Conns: 2, Pipeline: 4, Requests: 100, Msg: bytes.Repeat([]byte("x"), 5000)}},
+		{"short -msg longer than 4 KiB", "short", Config{Conns: 2, Requests: 20, Msg: bytes.Repeat([]byte("x"), 5000)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,7 +244,7 @@ func TestCommandLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if code := run1(tt.args, &out, &errOut); code != tt.wantCode {
+			if code := runCLI(tt.args, &out, &errOut); code != tt.wantCode {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, errOut.String())
 			}
 			if !tt.wantJSON {

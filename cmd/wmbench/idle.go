@@ -40,8 +40,11 @@ func runIdle(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(cfg.Progress, "idle: %d server processes %v, RSS %s; opening %d connections\n",
-		len(pids), pids, kib(before), cfg.IdleConns)
+	fmt.Fprintf(cfg.Progress, "idle: %d server processes, RSS %s; opening %d connections\n",
+		len(pids), kib(before), cfg.IdleConns)
+	for _, pid := range pids {
+		fmt.Fprintf(cfg.Progress, "idle:   %d %s\n", pid, procName(pid))
+	}
 
 	cfg.Conns = cfg.IdleConns
 	r := newRun(ctx, cfg)
@@ -220,6 +223,16 @@ func matchPIDs(pattern string) ([]int, error) {
 	}
 	slices.Sort(pids)
 	return pids, nil
+}
+
+// procName returns the first argument of pid's command line, or "?".
+func procName(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || len(b) == 0 {
+		return "?"
+	}
+	name, _, _ := bytes.Cut(b, []byte{0})
+	return string(name)
 }
 
 // rssKB returns the resident set size of pid in KiB: the Rss line of

@@ -1,17 +1,3 @@
-// Command wmbench is wm's load generator for line-based TCP servers
-// (request "hello\n", the same line expected back), after
-// workerman-bench, and the plain-Go baseline server the benchmarks
-// compare against.
-//
-//	wmbench long     -addr HOST:PORT [-c 100] [-d 10s | -n N]
-//	wmbench pipeline -addr HOST:PORT [-c 100] [-p 16] [-d 10s | -n N]
-//	wmbench short    -addr HOST:PORT [-c 50] [-d 10s | -n N]
-//	wmbench idle     -addr HOST:PORT [-n 10000] [-hold 5s] (-pids PID,PID | -match PATTERN)
-//	wmbench baseline -addr 127.0.0.1:PORT
-//
-// Client modes print a human summary, then one line of JSON with the
-// same fields, and exit 0; with -fail-on-error they exit 1 if any error
-// was counted. Run `wmbench help` for the details.
 package main
 
 import (
@@ -64,11 +50,11 @@ examples:
 `
 
 func main() {
-	os.Exit(run1(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runCLI(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run1 runs the command line args and returns the exit status.
-func run1(args []string, stdout, errOut io.Writer) int {
+// runCLI runs the command line args and returns the exit status.
+func runCLI(args []string, stdout, errOut io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(errOut, usage)
 		return 2

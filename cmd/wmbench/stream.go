@@ -83,7 +83,7 @@ func newStreamWorker(r *run, t *tally) *streamWorker {
 	wsize := min(max(4096, depth*len(r.cfg.Msg)), 1<<20)
 	return &streamWorker{
 		r: r, t: t, depth: depth, msg: r.cfg.Msg,
-		br:   bufio.NewReaderSize(nil, 4096),
+		br:   bufio.NewReaderSize(nil, max(4096, 2*len(r.cfg.Msg))),
 		bw:   bufio.NewWriterSize(nil, wsize),
 		ring: make([]int64, size),
 		mask: size - 1,

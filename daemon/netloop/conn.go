@@ -174,7 +174,7 @@ func (c *Conn) finishClose() {
 func (c *Conn) flushLocked() bool {
 	buf, off := c.out, 0
 	for off < len(buf) {
-		n, err := unix.Write(c.fd, buf[off:])
+		n, err := rawWrite(c.fd, buf[off:])
 		if n > 0 {
 			off += n
 			continue

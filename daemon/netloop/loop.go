@@ -266,7 +266,11 @@ func (l *Loop) Run() error {
 	defer unix.Close(l.wakefd)
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := unix.EpollWait(l.epfd, events, -1)
+		n := pollNow(l.epfd, events)
+		var err error
+		if n == 0 {
+			n, err = unix.EpollWait(l.epfd, events, -1)
+		}
 		if err != nil {
 			if err == unix.EINTR {
 				continue
@@ -411,7 +415,7 @@ func (l *Loop) readConn(c *Conn) {
 	if c.closed {
 		return
 	}
-	n, err := unix.Read(c.fd, l.buf)
+	n, err := rawRead(c.fd, l.buf)
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return
