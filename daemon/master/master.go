@@ -197,6 +197,8 @@ func (m *Master) Run() error {
 				// A closed terminal must not stop a foreground daemon.
 			}
 		case <-m.done:
+			m.mu.Lock()
+			defer m.mu.Unlock()
 			return m.startErr
 		}
 	}
@@ -227,7 +229,9 @@ func (m *Master) startFailed(err error) {
 // reportReady tells Options.Ready how start-up went, once.
 func (m *Master) reportReady(err error) {
 	m.readyOnce.Do(func() {
+		m.mu.Lock()
 		m.startErr = err
+		m.mu.Unlock()
 		if m.opts.Ready != nil {
 			m.opts.Ready(err)
 		}
@@ -335,6 +339,8 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 	return p, nil
 }
 
+// credential is who a group's workers run as: the user's uid, primary
+// gid and supplementary groups, so nothing of root's groups is kept.
 func credential(name string) (*syscall.Credential, error) {
 	if name == "" || os.Geteuid() != 0 {
 		return nil, nil
@@ -345,7 +351,18 @@ func credential(name string) (*syscall.Credential, error) {
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
+	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	ids, err := u.GroupIds()
+	if err != nil {
+		return nil, fmt.Errorf("user %q: groups: %v", name, err)
+	}
+	for _, id := range ids {
+		g, err := strconv.Atoi(id)
+		if err == nil {
+			cred.Groups = append(cred.Groups, uint32(g))
+		}
+	}
+	return cred, nil
 }
 
 // copyLog copies a worker's stderr, line by line, into the daemon's log.
