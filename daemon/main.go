@@ -134,45 +134,22 @@ func run(args []string, code []Group) int {
 	return exitUsage
 }
 
-// loadConfig reads the config folder, or builds the config of code-first
-// groups.
+// loadConfig reads the config folder, or checks the groups declared in
+// code, with DIR/wm.conf for the global settings when there is one.
 func loadConfig(dir string, code []Group) (*config.Config, error) {
+	v := validator()
 	if len(code) == 0 {
-		return config.Load(dir, validator())
+		return config.Load(dir, v)
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
-	cfg := &config.Config{Dir: abs, Global: config.DefaultGlobal(abs)}
-	if _, err := os.Stat(filepath.Join(abs, "wm.conf")); err == nil {
-		loaded, err := config.Load(abs, validator())
-		if err != nil && !isNoGroups(err) {
+	global := config.DefaultGlobal(dir)
+	if _, err := os.Stat(filepath.Join(dir, "wm.conf")); err == nil {
+		g, err := config.LoadGlobal(dir)
+		if err != nil {
 			return nil, err
 		}
-		if loaded != nil {
-			cfg.Global = loaded.Global
-		}
+		global = g
 	}
-	v := validator()
-	for _, g := range code {
-		if g.App == "" {
-			g.App = g.Name
-		}
-		if _, ok := lookupApp(g.App); !ok {
-			return nil, fmt.Errorf("group %s: unknown app %q (registered: %s)", g.Name, g.App, strings.Join(Apps(), ", "))
-		}
-		if err := g.SetListen(g.Listen, v); err != nil {
-			return nil, fmt.Errorf("group %s: %w", g.Name, err)
-		}
-		g.ApplyDefaults(cfg.Global)
-		cfg.Groups = append(cfg.Groups, g)
-	}
-	return cfg, nil
-}
-
-func isNoGroups(err error) bool {
-	return strings.Contains(err.Error(), "no worker groups")
+	return config.FromGroups(dir, global, code, v)
 }
 
 type cli struct {
@@ -337,13 +314,14 @@ func (c *cli) serve(ready *os.File) error {
 		return fmt.Errorf("log_dir: %w", err)
 	}
 	defer logw.Close()
-	var logOut io.Writer = logw
+	var sink io.Writer = logw
 	var terminal *os.File
 	if ready == nil {
 		// In the foreground the operator sees the log too.
-		logOut = io.MultiWriter(logw, os.Stderr)
+		sink = io.MultiWriter(logw, os.Stderr)
 		terminal = os.Stdout
 	}
+	logOut := master.NewLogHub(sink)
 	log := slog.New(slog.NewTextHandler(logOut, nil)).With("proc", "master")
 
 	m, err := master.New(master.Options{
@@ -351,6 +329,7 @@ func (c *cli) serve(ready *os.File) error {
 		Version:   Version,
 		Logger:    log,
 		WorkerLog: logOut,
+		Logs:      logOut,
 		Terminal:  terminal,
 		Ready: func(err error) {
 			if ready == nil {
@@ -370,7 +349,7 @@ func (c *cli) serve(ready *os.File) error {
 	if err := m.Bind(); err != nil {
 		return err
 	}
-	if _, err := m.ServeControl(g.ControlSocket); err != nil {
+	if err := m.ServeControl(g.ControlSocket, g.ControlAddress(), g.ControlPassword); err != nil {
 		return err
 	}
 	return m.Run()

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,10 +95,15 @@ func TestUDPEchoCountsDatagrams(t *testing.T) {
 }
 
 func TestCodeFirstExample(t *testing.T) {
-	// No config folder: the groups are declared in Go, and -c only says
-	// where run/ and logs/ go.
+	// The groups are declared in Go; -c says where run/ and logs/ go, and
+	// its wm.conf (read if present) moves the control port off the
+	// default 2009, which other daemons on this machine may hold.
 	d := newDaemonIn(t, t.TempDir(), codefirst(t))
 	d.port["Hello"] = freePort(t)
+	control := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	if err := os.WriteFile(filepath.Join(d.dir, "wm.conf"), []byte("control_listen = tcp://"+control+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	d.env = append(d.env, "HELLO_LISTEN=text://"+d.addr("Hello"), "HELLO_WORKERS=2")
 	if out, code := d.wmd("check"); code != 0 {
 		t.Fatalf("check: exit %d\n%s", code, out)
@@ -107,6 +113,13 @@ func TestCodeFirstExample(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(d.dir, f)); err != nil {
 			t.Errorf("-c %s: %v", d.dir, err)
 		}
+	}
+	if entries, _ := os.ReadDir(d.dir); len(entries) != 3 || entries[0].Name() != "logs" || entries[1].Name() != "run" {
+		t.Errorf("-c %s holds %v, want only logs/, run/ and wm.conf", d.dir, entries)
+	}
+	// The control port of wm.conf answers too.
+	if reply, err := ctlproto.Call(context.Background(), "tcp", control, "", "status"); err != nil || !strings.Contains(reply, "Hello") {
+		t.Fatalf("status on tcp://%s: %v\n%s", control, err, reply)
 	}
 
 	c := d.dial("Hello")
@@ -140,6 +153,34 @@ func TestCodeFirstExample(t *testing.T) {
 	}
 	if log := d.log(); !strings.Contains(log, "wm stopped") {
 		t.Fatalf("no log in %s/logs records the stop:\n%s", d.dir, log)
+	}
+}
+
+func TestCodeFirstCheckRefusesTooLongFolder(t *testing.T) {
+	// run/wmd.sock under this folder is longer than a unix socket path
+	// can be (107 bytes): check must say so, as it does for a config
+	// folder's wm.conf, rather than pass and let start fail on bind.
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 100))
+	d := newDaemonIn(t, dir, codefirst(t))
+	d.port["Hello"] = freePort(t)
+	d.env = append(d.env, "HELLO_LISTEN=text://"+d.addr("Hello"))
+	if out, code := d.wmd("check"); code == 0 || !strings.Contains(out, "control_socket") {
+		t.Fatalf("check with a %d-byte socket path: exit %d, %q; want an error naming control_socket",
+			len(filepath.Join(dir, "run", "wmd.sock")), code, out)
+	}
+}
+
+func TestCodeFirstCheckRefusesDuplicateGroupNames(t *testing.T) {
+	// Two groups of one name, as a typo in Go code makes them: a config
+	// folder cannot have that (one file per name), but code can, and the
+	// daemon must refuse it. Accepted, the first port is bound and never
+	// served, and status shows the workers of both on the wrong port.
+	d := newDaemonIn(t, t.TempDir(), testd(t))
+	groups := fmt.Sprintf(`[{"Name": "A", "App": "Echo", "Listen": "text://127.0.0.1:%d"},
+		{"Name": "A", "App": "Echo", "Listen": "text://127.0.0.1:%d"}]`, freePort(t), freePort(t))
+	d.env = append(d.env, "TESTD_GROUPS="+groups)
+	if out, code := d.wmd("check"); code == 0 || !regexp.MustCompile(`\bA\b`).MatchString(out) {
+		t.Fatalf("check with two groups named A: exit %d, %q; want an error naming the group", code, out)
 	}
 }
 

@@ -120,8 +120,9 @@ func freeUDPPort(t *testing.T) int {
 
 // newDaemon writes a config folder for wmd with the given groups: name ->
 // conf body, where {port} is replaced by a free port (a UDP one for a
-// udp:// listen). wm.conf is global plus stop_timeout = 5s and
-// reload_timeout = 5s unless global sets them.
+// udp:// listen). wm.conf is global plus stop_timeout = 5s,
+// reload_timeout = 5s and control_listen = off (tests must not share
+// the default control port) unless global sets them.
 func newDaemon(t *testing.T, global string, groups map[string]string) *daemon {
 	t.Helper()
 	return newDaemonBin(t, wmdBin, global, groups)
@@ -133,9 +134,10 @@ func newDaemonBin(t *testing.T, bin, global string, groups map[string]string) *d
 	d := newDaemonIn(t, t.TempDir(), bin)
 	os.MkdirAll(filepath.Join(d.dir, "conf.d"), 0o755)
 	conf := global
-	for _, key := range []string{"reload_timeout", "stop_timeout"} {
+	defaults := map[string]string{"reload_timeout": "5s", "stop_timeout": "5s", "control_listen": "off"}
+	for key, value := range defaults {
 		if !regexp.MustCompile(`(?m)^\s*` + key + `\s*=`).MatchString(global) {
-			conf = key + " = 5s\n" + conf
+			conf = key + " = " + value + "\n" + conf
 		}
 	}
 	if err := os.WriteFile(filepath.Join(d.dir, "wm.conf"), []byte(conf), 0o644); err != nil {
@@ -451,8 +453,15 @@ func (l *load) run(id int) {
 				}
 				r = bufio.NewReader(c)
 			}
+			// A stalled reply fails the test rather than hanging it.
+			c.SetDeadline(time.Now().Add(replyTimeout))
 			_, werr := io.WriteString(c, req)
 			line, rerr := r.ReadString('\n')
+			if errors.Is(werr, os.ErrDeadlineExceeded) || errors.Is(rerr, os.ErrDeadlineExceeded) {
+				l.fail(fmt.Errorf("request %q: no reply within %s (read %q)", req, replyTimeout, line))
+				c.Close()
+				return
+			}
 			if werr == nil && rerr == nil {
 				if line != req {
 					l.fail(fmt.Errorf("reply %q to %q", line, req))

@@ -553,3 +553,75 @@ func (g *Group) ApplyDefaults(global Global) {
 		}
 	}
 }
+
+// FromGroups builds the Config of a main that declares its groups in Go
+// code, checked the way Load checks files: every group has a name of its
+// own and a registered app (App defaults to the group's Name), a valid
+// listen address that clashes with no other group's, and global's control
+// socket fits in a unix socket path. Defaults are applied as for files.
+func FromGroups(dir string, global Global, groups []Group, v Validator) (*Config, error) {
+	cfg := &Config{Dir: absDir(dir), Global: global}
+	var errs []error
+	if n := len(global.ControlSocket); n > maxSocketPath {
+		errs = append(errs, fmt.Errorf("control_socket %s is %d bytes long, a unix socket path can have at most %d: use a shorter config folder or set control_socket in its wm.conf",
+			global.ControlSocket, n, maxSocketPath))
+	}
+	seen := make(map[string]bool, len(groups))
+	for _, g := range groups {
+		if g.Name == "" {
+			errs = append(errs, errors.New("a group declared in code needs a Name"))
+			continue
+		}
+		fail := func(format string, args ...any) {
+			errs = append(errs, fmt.Errorf("group %s: %s", g.Name, fmt.Sprintf(format, args...)))
+		}
+		if seen[g.Name] {
+			fail("declared twice: each group needs a name of its own")
+			continue
+		}
+		seen[g.Name] = true
+		if g.App == "" {
+			g.App = g.Name
+		}
+		if v.App != nil {
+			if _, ok := v.App(g.App); !ok {
+				fail("%s", v.unknownApp(g.App))
+				continue
+			}
+		}
+		if err := g.SetListen(g.Listen, v); err != nil {
+			fail("%v", err)
+			continue
+		}
+		g.ApplyDefaults(global)
+		for _, other := range cfg.Groups {
+			if g.Address != "" && other.Network == g.Network && other.Address != "" && clashes(other.Address, g.Address) {
+				fail("duplicate listen %s (also group %s)", g.Listen, other.Name)
+			}
+		}
+		cfg.Groups = append(cfg.Groups, g)
+	}
+	if len(groups) == 0 {
+		errs = append(errs, errors.New("no worker groups declared"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return cfg, nil
+}
+
+// LoadGlobal reads only dir/wm.conf: what a code-first main with a config
+// folder needs, and what a client needs to find the control socket.
+func LoadGlobal(dir string) (Global, error) {
+	file := filepath.Join(dir, "wm.conf")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return Global{}, readError(file, err, "")
+	}
+	settings, perrs := parse(file, data)
+	g, derrs := decodeGlobal(file, absDir(dir), settings)
+	if errs := sortErrors(append(perrs, derrs...)); len(errs) > 0 {
+		return Global{}, errors.Join(errs...)
+	}
+	return g, nil
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"os/user"
 	"slices"
@@ -38,6 +39,9 @@ type Options struct {
 	// Ready is called once: with nil when every worker of every group
 	// serves, or with the reason start-up failed.
 	Ready func(error)
+	// Logs, when set, serves `tail`: the Logger and WorkerLog should write
+	// through it.
+	Logs *LogHub
 }
 
 // Master supervises the worker processes of every group.
@@ -55,11 +59,14 @@ type Master struct {
 	exits     map[string]map[int]int // group -> exit status -> count
 	exitTimes map[string][]time.Time // exits in the last minute, for the alarm
 	alarmed   map[string]time.Time
+	crashes   map[slotKey]int // quick deaths in a row, for the respawn backoff
 	stopping  bool
 
 	reloadMu      sync.Mutex // one reload at a time
 	reloadPending bool
 	reloadRunning bool
+	reloadGen     int // the reload running now, or the last one
+	reloadWaiters map[*reloadWaiter]struct{}
 
 	stopOnce  sync.Once
 	done      chan struct{} // closed when the stop has finished
@@ -113,7 +120,10 @@ func New(opts Options) (*Master, error) {
 		exits:     make(map[string]map[int]int),
 		exitTimes: make(map[string][]time.Time),
 		alarmed:   make(map[string]time.Time),
+		crashes:   make(map[slotKey]int),
 		done:      make(chan struct{}),
+
+		reloadWaiters: make(map[*reloadWaiter]struct{}),
 	}, nil
 }
 
@@ -441,7 +451,14 @@ func (m *Master) exited(pid int, ws unix.WaitStatus) {
 	m.exits[name][status]++
 	respawn := !p.expected && !m.stopping
 	lived := time.Since(p.started)
-	m.noteExitLocked(name)
+	key := slotKey{name, p.slot}
+	if lived < quickDeath && !p.expected {
+		m.crashes[key]++
+	} else {
+		delete(m.crashes, key)
+	}
+	delay := respawnDelay(m.crashes[key])
+	m.noteExitLocked(name, status)
 	m.mu.Unlock()
 
 	p.ch.Close()
@@ -453,15 +470,41 @@ func (m *Master) exited(pid int, ws unix.WaitStatus) {
 	m.log.Log(context.Background(), level, "worker exited", "group", name, "slot", p.slot, "pid", pid,
 		"status", status, "lived", lived.Round(time.Millisecond).String(), "respawn", respawn)
 	if respawn {
-		go m.respawn(p, lived)
+		go m.respawn(p, delay)
 	}
 }
 
-// respawn replaces a worker that died unplanned. A worker that died young
-// is crash-looping: wait before trying again, longer each time.
-func (m *Master) respawn(p *proc, lived time.Duration) {
-	if lived < time.Second {
-		time.Sleep(crashBackoff)
+// slotKey names one worker slot: its group and 1-based index.
+type slotKey struct {
+	group string
+	slot  int
+}
+
+// A worker that dies sooner than quickDeath after it started is
+// crash-looping; respawns of its slot back off from minBackoff, doubling
+// up to maxBackoff, until a worker of the slot lives longer.
+const (
+	quickDeath = 5 * time.Second
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 10 * time.Second
+)
+
+func respawnDelay(crashes int) time.Duration {
+	if crashes == 0 {
+		return 0
+	}
+	d := minBackoff << min(crashes-1, 10)
+	return min(d, maxBackoff)
+}
+
+// respawn replaces a worker that died unplanned, after delay.
+func (m *Master) respawn(p *proc, delay time.Duration) {
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-m.done:
+			return
+		}
 	}
 	m.mu.Lock()
 	stopping := m.stopping
@@ -474,11 +517,10 @@ func (m *Master) respawn(p *proc, lived time.Duration) {
 	}
 }
 
-const crashBackoff = time.Second
-
 // noteExitLocked raises the alarm when a group exits more than
-// max_worker_exit_count times in a minute, at most once a minute.
-func (m *Master) noteExitLocked(group string) {
+// max_worker_exit_count times in a minute, at most once a minute: a log
+// line, and alarm_command if set.
+func (m *Master) noteExitLocked(group string, status int) {
 	limit := m.cfg.Global.MaxWorkerExitCount
 	if limit <= 0 {
 		return
@@ -487,27 +529,53 @@ func (m *Master) noteExitLocked(group string) {
 	times := append(m.exitTimes[group], now)
 	times = slices.DeleteFunc(times, func(t time.Time) bool { return now.Sub(t) > time.Minute })
 	m.exitTimes[group] = times
-	if len(times) > limit && now.Sub(m.alarmed[group]) > time.Minute {
-		m.alarmed[group] = now
-		m.log.Error("ALARM: workers exit too often", "group", group, "exits_last_minute", len(times),
-			"max_worker_exit_count", limit)
+	if len(times) <= limit || now.Sub(m.alarmed[group]) < time.Minute {
+		return
+	}
+	m.alarmed[group] = now
+	m.log.Error("ALARM: workers exit too often", "group", group, "exits_last_minute", len(times),
+		"max_worker_exit_count", limit, "last_status", status)
+	if cmd := m.cfg.Global.AlarmCommand; cmd != "" {
+		go m.runAlarm(cmd, group, len(times), limit, status)
+	}
+}
+
+// runAlarm runs alarm_command with the details in its environment, the
+// way WorkerMan's Monitor called sendSms.
+func (m *Master) runAlarm(command, group string, exits, limit, status int) {
+	host, _ := os.Hostname()
+	cmd := exec.Command("/bin/sh", "-c", command)
+	cmd.Dir = m.cfg.Dir
+	cmd.Env = append(os.Environ(),
+		"WM_ALARM=worker_exit_count",
+		"WM_ALARM_GROUP="+group,
+		"WM_ALARM_EXITS="+strconv.Itoa(exits),
+		"WM_ALARM_LIMIT="+strconv.Itoa(limit),
+		"WM_ALARM_LAST_STATUS="+strconv.Itoa(status),
+		"WM_ALARM_HOST="+host,
+		"WM_ALARM_TIME="+time.Now().Format(time.RFC3339),
+	)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		m.log.Error("alarm_command failed", "command", command, "err", err, "output", string(out))
 	}
 }
 
 // replace is the smooth restart of one worker: start its successor, wait
 // until it serves, then let the old one drain and exit. Reload, kill PID,
 // max_requests and max_mem_limit all come here.
-func (m *Master) replace(old *proc) error {
+func (m *Master) replace(old *proc) (newPID int, err error) {
 	m.mu.Lock()
 	if old.expected || m.stopping {
 		m.mu.Unlock()
-		return nil // already being replaced or stopped
+		return 0, errors.New("already being replaced or stopping")
 	}
 	old.expected = true
 	m.mu.Unlock()
 
 	next, err := m.spawn(old.group, old.slot)
 	if err == nil {
+		newPID = next.pid
 		select {
 		case <-next.ready:
 		case <-next.exited:
@@ -522,10 +590,10 @@ func (m *Master) replace(old *proc) error {
 		old.expected = false
 		m.mu.Unlock()
 		m.log.Error("replace worker failed: keeping the old one", "group", old.group.Name, "pid", old.pid, "err", err)
-		return err
+		return 0, err
 	}
 	m.retireProc(old, m.cfg.Global.ReloadTimeout)
-	return nil
+	return newPID, nil
 }
 
 // retireProc asks p to drain and exit, and kills it if it has not exited
@@ -574,8 +642,20 @@ func (m *Master) Reload() error {
 
 func (m *Master) reloadLoop() {
 	for {
-		m.reloadOnce()
 		m.reloadMu.Lock()
+		m.reloadGen++
+		gen := m.reloadGen
+		m.reloadMu.Unlock()
+
+		result := m.reloadOnce(gen)
+
+		m.reloadMu.Lock()
+		for w := range m.reloadWaiters {
+			if w.gen <= gen {
+				w.done <- result
+				delete(m.reloadWaiters, w)
+			}
+		}
 		if !m.reloadPending {
 			m.reloadRunning = false
 			m.reloadMu.Unlock()
@@ -586,23 +666,109 @@ func (m *Master) reloadLoop() {
 	}
 }
 
-func (m *Master) reloadOnce() {
+// reloadOnce is one reload, generation gen.
+func (m *Master) reloadOnce(gen int) ctlproto.ReloadResult {
 	began := time.Now()
 	m.log.Info("reload started")
-	replaced := 0
+	type todo struct {
+		g  *config.Group
+		ps []*proc
+	}
+	var plan []todo
+	total := 0
 	for i := range m.cfg.Groups {
 		g := &m.cfg.Groups[i]
-		for _, p := range m.groupProcs(g.Name, began) {
-			if g.NoReload {
+		ps := m.groupProcs(g.Name, began)
+		plan = append(plan, todo{g, ps})
+		if !g.NoReload {
+			total += len(ps)
+		}
+	}
+	var result ctlproto.ReloadResult
+	for _, t := range plan {
+		for _, p := range t.ps {
+			if t.g.NoReload {
 				p.ch.Send(ipc.Message{Type: ipc.Reload})
 				continue
 			}
-			if m.replace(p) == nil {
-				replaced++
+			ev := ctlproto.ReloadEvent{Group: t.g.Name, OldPID: p.pid, Total: total}
+			next, err := m.replace(p)
+			if err != nil {
+				result.Failed++
+				ev.Err = err.Error()
+			} else {
+				result.Replaced++
+				ev.NewPID = next
+			}
+			ev.Replaced = result.Replaced
+			m.reloadProgress(gen, ev)
+		}
+	}
+	result.Took = time.Since(began)
+	m.log.Info("reload finished", "replaced", result.Replaced, "failed", result.Failed,
+		"took", result.Took.Round(time.Millisecond).String())
+	return result
+}
+
+// reloadWaiter is one ReloadWait call, waiting for generation gen.
+type reloadWaiter struct {
+	gen    int
+	events chan ctlproto.ReloadEvent
+	done   chan ctlproto.ReloadResult
+}
+
+func (m *Master) reloadProgress(gen int, ev ctlproto.ReloadEvent) {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	for w := range m.reloadWaiters {
+		if w.gen == gen {
+			select {
+			case w.events <- ev:
+			default:
 			}
 		}
 	}
-	m.log.Info("reload finished", "replaced", replaced, "took", time.Since(began).Round(time.Millisecond).String())
+}
+
+// ReloadWait starts a reload, or joins the one already asked for, and
+// returns when it is over, calling progress for each worker replaced.
+func (m *Master) ReloadWait(ctx context.Context, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
+	m.reloadMu.Lock()
+	// If a reload runs, this request is served by the next one (a change
+	// made just now may have missed the running one); if none runs, the
+	// next one starts now. Either way it is generation reloadGen+1.
+	w := &reloadWaiter{
+		gen:    m.reloadGen + 1,
+		events: make(chan ctlproto.ReloadEvent, 1024),
+		done:   make(chan ctlproto.ReloadResult, 1),
+	}
+	m.reloadWaiters[w] = struct{}{}
+	m.reloadMu.Unlock()
+	m.Reload()
+	for {
+		select {
+		case ev := <-w.events:
+			if progress != nil {
+				progress(ev)
+			}
+		case res := <-w.done:
+			for {
+				select {
+				case ev := <-w.events:
+					if progress != nil {
+						progress(ev)
+					}
+				default:
+					return res, nil
+				}
+			}
+		case <-ctx.Done():
+			m.reloadMu.Lock()
+			delete(m.reloadWaiters, w)
+			m.reloadMu.Unlock()
+			return ctlproto.ReloadResult{}, ctx.Err()
+		}
+	}
 }
 
 // groupProcs lists the live, not draining workers of a group started

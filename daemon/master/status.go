@@ -3,6 +3,7 @@ package master
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -166,28 +167,64 @@ func (m *Master) watchMemory() {
 	}
 }
 
-// ServeControl listens on the local control socket until Stop. A stale
-// socket file is removed first: the caller holds the pid file lock, so
-// no other daemon of this folder can own it.
-func (m *Master) ServeControl(path string) (*ctlproto.Server, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("control socket: %w", err)
+// Logs serves the control plane's tail from the log hub.
+func (m *Master) Logs(ctx context.Context, n int, group string, follow bool) ([]ctlproto.LogLine, <-chan ctlproto.LogLine) {
+	if m.opts.Logs == nil {
+		if !follow {
+			return nil, nil
+		}
+		ch := make(chan ctlproto.LogLine)
+		go func() { <-ctx.Done(); close(ch) }()
+		return nil, ch
 	}
-	os.Remove(path)
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	return m.opts.Logs.Logs(ctx, n, group, follow)
+}
+
+// ServeControl serves the control plane until the daemon stops: on the
+// local unix socket at socketPath (if not ""), protected by its file
+// mode, and on tcpAddr (host:port, if not "") behind password. A stale
+// socket file is removed first: the caller holds the pid file lock, so no
+// other daemon of this folder can own it.
+func (m *Master) ServeControl(socketPath, tcpAddr, password string) error {
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	if socketPath != "" {
+		if err := os.MkdirAll(filepath.Dir(socketPath), 0o755); err != nil {
+			return fmt.Errorf("control socket: %w", err)
+		}
+		os.Remove(socketPath)
+		ln, err := net.Listen("unix", socketPath)
+		if err != nil {
+			return fmt.Errorf("control socket %s: %w", socketPath, err)
+		}
+		lns = append(lns, ln)
+		if err := os.Chmod(socketPath, 0o600); err != nil {
+			closeAll()
+			return fmt.Errorf("control socket %s: %w", socketPath, err)
+		}
+		local := &ctlproto.Server{Handler: m, Logger: m.log}
+		go local.Serve(ln)
 	}
-	srv := &ctlproto.Server{Handler: m, Logger: m.log}
-	go srv.Serve(ln)
+	if tcpAddr != "" {
+		ln, err := net.Listen("tcp", tcpAddr)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("control_listen tcp://%s: %w", tcpAddr, err)
+		}
+		lns = append(lns, ln)
+		remote := &ctlproto.Server{Handler: m, Password: password, Logger: m.log}
+		go remote.Serve(ln)
+	}
 	go func() {
 		<-m.done
-		ln.Close()
-		os.Remove(path)
+		closeAll()
+		if socketPath != "" {
+			os.Remove(socketPath)
+		}
 	}()
-	return srv, nil
+	return nil
 }

@@ -17,11 +17,16 @@
 //	Panic    panics on "boom", echoes anything else
 //
 // Echo (from apps/echo) serves the udp:// and frame:// tests.
+//
+// With TESTD_GROUPS set to a JSON list of daemon.Group, testd is a
+// code-first daemon declaring those groups, like examples/codefirst.
 package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -43,7 +48,16 @@ func init() {
 	daemon.RegisterHandler("Panic", func() daemon.Handler { return panicker{} })
 }
 
-func main() { daemon.Main() }
+func main() {
+	var groups []daemon.Group
+	if js := os.Getenv("TESTD_GROUPS"); js != "" {
+		if err := json.Unmarshal([]byte(js), &groups); err != nil {
+			fmt.Fprintln(os.Stderr, "TESTD_GROUPS:", err)
+			os.Exit(2)
+		}
+	}
+	daemon.Main(groups...)
+}
 
 // extra returns the value of an app-specific key of g, or def.
 func extra(g *daemon.Group, key, def string) string {

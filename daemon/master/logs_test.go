@@ -1,0 +1,85 @@
+package master
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestLogHubTailFiltersAndKeepsOrder(t *testing.T) {
+	var sink bytes.Buffer
+	h := NewLogHub(&sink)
+	lines := []string{
+		`time=2026-11-23T19:00:00.000Z level=INFO msg="worker started" proc=master group=Echo slot=1 pid=10`,
+		`time=2026-11-23T19:00:01.000Z level=INFO msg=draining proc=worker group=Chat slot=1 pid=11`,
+		`time=2026-11-23T19:00:02.000Z level=INFO msg="worker exited" proc=master group=Echo slot=1 pid=10`,
+		`not a slog line`,
+	}
+	// Written in odd pieces: the hub must reassemble lines.
+	all := []byte(fmt.Sprintf("%s\n%s\n%s\n%s\n", lines[0], lines[1], lines[2], lines[3]))
+	for len(all) > 0 {
+		n := min(7, len(all))
+		h.Write(all[:n])
+		all = all[n:]
+	}
+	if sink.Len() == 0 {
+		t.Fatal("nothing written through to the log")
+	}
+	got, _ := h.Logs(context.Background(), 10, "Echo", false)
+	if len(got) != 2 || got[0].Text != lines[0] || got[1].Text != lines[2] {
+		t.Fatalf("tail of Echo = %+v", got)
+	}
+	if got[0].PID != 10 || got[0].Group != "Echo" || !got[0].Time.Equal(time.Date(2026, 11, 23, 19, 0, 0, 0, time.UTC)) {
+		t.Fatalf("parsed %+v", got[0])
+	}
+	last, _ := h.Logs(context.Background(), 2, "", false)
+	if len(last) != 2 || last[1].Text != "not a slog line" {
+		t.Fatalf("last 2 = %+v", last)
+	}
+}
+
+func TestLogHubFollow(t *testing.T) {
+	h := NewLogHub(&bytes.Buffer{})
+	ctx, cancel := context.WithCancel(context.Background())
+	_, ch := h.Logs(ctx, 0, "Echo", true)
+	fmt.Fprintln(h, "time=2026-11-23T19:00:00Z msg=a group=Chat pid=1")
+	fmt.Fprintln(h, "time=2026-11-23T19:00:00Z msg=b group=Echo pid=2")
+	if l := <-ch; l.PID != 2 {
+		t.Fatalf("followed %+v, want the Echo line only", l)
+	}
+	cancel()
+	for range ch {
+	}
+}
+
+func TestLogHubBacklogIsBounded(t *testing.T) {
+	h := NewLogHub(&bytes.Buffer{})
+	for i := range logBacklog + 5 {
+		fmt.Fprintf(h, "line %d\n", i)
+	}
+	got, _ := h.Logs(context.Background(), logBacklog+100, "", false)
+	if len(got) != logBacklog || got[0].Text != "line 5" || got[len(got)-1].Text != fmt.Sprintf("line %d", logBacklog+4) {
+		t.Fatalf("kept %d lines, first %q", len(got), got[0].Text)
+	}
+}
+
+func TestRespawnDelayBacksOff(t *testing.T) {
+	for _, tc := range []struct {
+		crashes int
+		want    time.Duration
+	}{
+		{0, 0},
+		{1, 100 * time.Millisecond},
+		{2, 200 * time.Millisecond},
+		{4, 800 * time.Millisecond},
+		{7, 6400 * time.Millisecond},
+		{8, maxBackoff},
+		{100, maxBackoff},
+	} {
+		if got := respawnDelay(tc.crashes); got != tc.want {
+			t.Errorf("respawnDelay(%d) = %v, want %v", tc.crashes, got, tc.want)
+		}
+	}
+}
