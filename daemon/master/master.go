@@ -255,6 +255,11 @@ func (m *Master) awaitReady(ps []*proc) {
 		select {
 		case <-p.ready:
 		case <-p.exited:
+			select {
+			case <-p.ready:
+				continue // it served, then died: a crash, not a failed start
+			default:
+			}
 			m.mu.Lock()
 			status := p.status
 			m.mu.Unlock()

@@ -46,6 +46,8 @@ func init() {
 	daemon.Register("Ticker", daemon.App{Keys: []string{"interval"}, New: newTicker})
 	daemon.RegisterHandler("Flood", func() daemon.Handler { return flood{} })
 	daemon.RegisterHandler("Panic", func() daemon.Handler { return panicker{} })
+	daemon.RegisterHandler("Hog", func() daemon.Handler { return &hog{} })
+	daemon.RegisterHandler("Crash", func() daemon.Handler { return crash{} })
 }
 
 func main() {
@@ -142,3 +144,32 @@ func (panicker) OnMessage(c *daemon.Conn, msg []byte) {
 	}
 	c.Send(msg)
 }
+
+// hog echoes each line, and on "grow N" keeps N more MiB, touched so they
+// count in RSS: a worker to push past max_mem_limit.
+type hog struct{ kept [][]byte }
+
+func (h *hog) OnMessage(c *daemon.Conn, msg []byte) {
+	var mib int
+	if _, err := fmt.Sscanf(string(msg), "grow %d", &mib); err == nil {
+		for range mib {
+			b := make([]byte, 1<<20)
+			for i := range b {
+				b[i] = 1
+			}
+			h.kept = append(h.kept, b)
+		}
+	}
+	c.Send(msg)
+}
+
+// crash exits with status 3 shortly after it starts serving: a
+// crash-looping app (one that crashed before serving would fail start-up
+// instead).
+type crash struct{}
+
+func (crash) OnStart() {
+	timer.Add(50*time.Millisecond, func() { os.Exit(3) }, false)
+}
+
+func (crash) OnMessage(*daemon.Conn, []byte) {}
