@@ -622,7 +622,8 @@ func (l *Loop) closeConn(c *Conn) {
 		putBuffer(c.out)
 		c.out = nil
 	}
-	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	// Closing the only descriptor of the socket also takes it out of the
+	// epoll set: no EPOLL_CTL_DEL needed.
 	unix.Close(c.fd)
 	c.mu.Unlock()
 	if c.fd < len(l.conns) && l.conns[c.fd] == c {
