@@ -43,11 +43,13 @@ func (r SendResult) String() string {
 // An idle TCP Conn holds no buffers: in is set only while a packet is
 // partially received and out only while the peer lags behind.
 type Conn struct {
-	loop   *Loop
-	fd     int
-	id     uint64
-	remote netip.AddrPort
-	group  *listener // the listener it came from: protocol and limits
+	loop        *Loop
+	fd          int
+	id          uint64
+	remote      netip.AddrPort // guarded by mu; fetched on demand
+	remoteKnown bool
+	fdGone      bool      // the descriptor is closed (it may be reused already)
+	group       *listener // the listener it came from: protocol and limits
 
 	in     []byte // bytes of a packet not yet complete
 	want   int    // announced length of that packet, 0 if unknown
@@ -69,13 +71,31 @@ type Conn struct {
 func (c *Conn) ID() uint64 { return c.id }
 
 // RemoteAddr is the peer's address.
-func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
+func (c *Conn) RemoteAddr() netip.AddrPort {
+	if c.udpPeer != nil {
+		return c.remote
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.remoteAddrLocked()
+}
+
+// remoteAddrLocked asks the kernel for the peer's address the first time.
+func (c *Conn) remoteAddrLocked() netip.AddrPort {
+	if !c.remoteKnown && !c.fdGone {
+		if sa, err := unix.Getpeername(c.fd); err == nil {
+			c.remote = addrPort(sa)
+		}
+		c.remoteKnown = true
+	}
+	return c.remote
+}
 
 // RemoteIP is the peer's IP as text, like WorkerMan's getRemoteIp.
-func (c *Conn) RemoteIP() string { return c.remote.Addr().Unmap().String() }
+func (c *Conn) RemoteIP() string { return c.RemoteAddr().Addr().Unmap().String() }
 
 // RemotePort is the peer's port.
-func (c *Conn) RemotePort() int { return int(c.remote.Port()) }
+func (c *Conn) RemotePort() int { return int(c.RemoteAddr().Port()) }
 
 // SetContext attaches a value of the app's to the connection, for example
 // a logged-in user. It is meant for the loop's goroutine, like OnMessage.
@@ -108,7 +128,7 @@ func (c *Conn) Send(msg []byte) SendResult {
 	if limit := c.group.MaxSend; limit > 0 && len(c.out) > limit {
 		c.loop.stats.SendFail.Add(1)
 		c.loop.log.Warn("send buffer over max_send_buffer_size: closing connection",
-			"remote", c.remote.String(), "buffered", len(c.out), "max_send_buffer_size", limit)
+			"remote", c.remoteAddrLocked().String(), "buffered", len(c.out), "max_send_buffer_size", limit)
 		c.abortLocked()
 		return Failed
 	}

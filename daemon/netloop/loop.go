@@ -340,7 +340,7 @@ func (l *Loop) acceptAll(ln *listener) { l.acceptUpTo(ln, -1) }
 func (l *Loop) acceptUpTo(ln *listener, limit int) int {
 	n := 0
 	for ; limit < 0 || n < limit; n++ {
-		fd, sa, err := unix.Accept4(ln.FD, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		fd, err := rawAccept(ln.FD)
 		if err != nil {
 			switch err {
 			case unix.EAGAIN:
@@ -359,13 +359,12 @@ func (l *Loop) acceptUpTo(ln *listener, limit int) int {
 				return n
 			}
 		}
-		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		rawNoDelay(fd)
 		l.nextID++
-		c := &Conn{loop: l, fd: fd, id: l.nextID, remote: addrPort(sa), group: ln}
-		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
-		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		c := &Conn{loop: l, fd: fd, id: l.nextID, group: ln}
+		if err := rawEpollAdd(l.epfd, fd, unix.EPOLLIN); err != nil {
 			l.log.Error("epoll_ctl new connection", "err", err)
-			unix.Close(fd)
+			rawClose(fd)
 			n--
 			continue
 		}
@@ -456,7 +455,7 @@ func (l *Loop) process(c *Conn, data []byte) {
 			n, err := l.input(c, buf)
 			if err != nil {
 				l.stats.PacketErr.Add(1)
-				l.log.Info("malformed packet: closing connection", "remote", c.remote.String(), "err", err)
+				l.log.Info("malformed packet: closing connection", "remote", c.RemoteAddr().String(), "err", err)
 				l.abort(c)
 				return
 			}
@@ -467,7 +466,7 @@ func (l *Loop) process(c *Conn, data []byte) {
 				if limit := ln.MaxRecv; limit > 0 && max(n, len(buf)) > limit {
 					l.stats.PacketErr.Add(1)
 					l.log.Warn("packet over max_recv_buffer_size: closing connection",
-						"remote", c.remote.String(), "size", max(n, len(buf)), "max_recv_buffer_size", limit)
+						"remote", c.RemoteAddr().String(), "size", max(n, len(buf)), "max_recv_buffer_size", limit)
 					l.abort(c)
 					return
 				}
@@ -548,7 +547,7 @@ func (l *Loop) safely(what string, c *Conn, fn func()) {
 			l.stats.ThrowException.Add(1)
 			attrs := []any{"panic", fmt.Sprint(r), "stack", string(debug.Stack())}
 			if c != nil {
-				attrs = append(attrs, "remote", c.remote.String())
+				attrs = append(attrs, "remote", c.RemoteAddr().String())
 			}
 			l.log.Error("panic in "+what, attrs...)
 			if c != nil && c.udpPeer == nil {
@@ -578,7 +577,7 @@ func (l *Loop) readDatagrams(ln *listener) {
 		if ln.decoder != nil {
 			msg = ln.decoder.Decode(msg)
 		}
-		c := &Conn{loop: l, fd: ln.FD, remote: addrPort(from), group: ln, udpPeer: from}
+		c := &Conn{loop: l, fd: ln.FD, remote: addrPort(from), remoteKnown: true, group: ln, udpPeer: from}
 		l.message(c, msg)
 	}
 }
@@ -609,7 +608,9 @@ func (l *Loop) closeIfIdle(c *Conn) {
 	l.closeConn(c)
 }
 
-// closeConn closes the socket and tells the app.
+// closeConn tells the app, then closes the socket. OnClose runs while the
+// descriptor is still open, so RemoteAddr can still ask the kernel; the
+// connection is already marked closed, so Sends from OnClose fail.
 func (l *Loop) closeConn(c *Conn) {
 	c.mu.Lock()
 	if c.closed {
@@ -622,9 +623,6 @@ func (l *Loop) closeConn(c *Conn) {
 		putBuffer(c.out)
 		c.out = nil
 	}
-	// Closing the only descriptor of the socket also takes it out of the
-	// epoll set: no EPOLL_CTL_DEL needed.
-	unix.Close(c.fd)
 	c.mu.Unlock()
 	if c.fd < len(l.conns) && l.conns[c.fd] == c {
 		l.conns[c.fd] = nil
@@ -632,6 +630,12 @@ func (l *Loop) closeConn(c *Conn) {
 	c.in = nil
 	l.stats.Connections.Add(-1)
 	l.safely("OnClose", nil, func() { l.handler.OnClose(c) })
+	c.mu.Lock()
+	// Closing the only descriptor of the socket also takes it out of the
+	// epoll set: no EPOLL_CTL_DEL needed.
+	rawClose(c.fd)
+	c.fdGone = true
+	c.mu.Unlock()
 	l.checkDrained()
 }
 

@@ -241,3 +241,24 @@ func TestSendFromAnotherGoroutine(t *testing.T) {
 		t.Fatalf("Send after Close = %v, want failed", res)
 	}
 }
+
+func TestRemoteAddrInOnClose(t *testing.T) {
+	got := make(chan string, 1)
+	r := &closeAddr{got: got}
+	_, addr := serve(t, r, Listener{Protocol: lines{}, Persistent: true})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := c.LocalAddr().String()
+	c.Close()
+	if a := <-got; a != want {
+		t.Fatalf("RemoteAddr in OnClose = %q, want %q", a, want)
+	}
+}
+
+type closeAddr struct{ got chan string }
+
+func (closeAddr) OnConnect(*Conn)         {}
+func (closeAddr) OnMessage(*Conn, []byte) {}
+func (h closeAddr) OnClose(c *Conn)       { h.got <- c.RemoteAddr().String() }
