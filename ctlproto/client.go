@@ -12,17 +12,18 @@ import (
 	"time"
 )
 
-// ErrNotRunning is wrapped in the error [Call] returns when nothing
-// listens at the address: the socket file does not exist, or nobody
+// ErrNotRunning is wrapped in the error [Call] and [Dial] return when
+// nothing listens at the address: the socket file does not exist, or nobody
 // accepts on it (a stale socket file, a closed port).
 var ErrNotRunning = errors.New("daemon not running")
 
-// ErrBadPassword is wrapped in the error [Call] returns when the daemon
-// refused the password, or asked for one and none was given.
+// ErrBadPassword is wrapped in the error [Call] and [Dial] return when
+// the daemon refused the password, or asked for one and none was given.
 var ErrBadPassword = errors.New("wrong password")
 
 // RemoteError is a command the daemon understood the request for but
-// refused or failed: its "error: REASON" reply.
+// refused or failed: its "error: REASON" reply in line mode, its error
+// message on the yamux transport.
 type RemoteError struct {
 	Command string // the command line sent
 	Reason  string // the daemon's reason, without the "error: " prefix
@@ -55,20 +56,15 @@ func Call(ctx context.Context, network, addr, password, cmd string) (string, err
 		return "", fmt.Errorf("ctlproto: call: command longer than %d bytes", MaxLineLength)
 	}
 
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, network, addr)
+	conn, err := dialControl(ctx, network, addr)
 	if err != nil {
-		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-			return "", fmt.Errorf("ctlproto: %w at %s %s: %w", ErrNotRunning, network, addr, err)
-		}
-		return "", fmt.Errorf("ctlproto: dial %s %s: %w", network, addr, err)
+		return "", err
 	}
 	defer conn.Close()
-	// Make ctx's deadline and cancellation reach blocked reads and writes:
-	// a deadline in the past wakes them up with a timeout error.
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
+	// Make ctx's end reach blocked reads and writes: a deadline in the
+	// past wakes them up with a timeout error. (Not ctx's deadline itself:
+	// the conn's timer could fire before ctx's, and the error would not
+	// be ctx's.)
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
@@ -85,8 +81,32 @@ func Call(ctx context.Context, network, addr, password, cmd string) (string, err
 	return reply, nil
 }
 
+// dialControl connects to the daemon, wrapping ErrNotRunning in the error when
+// nothing listens there.
+func dialControl(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, fmt.Errorf("ctlproto: %w at %s %s: %w", ErrNotRunning, network, addr, err)
+		}
+		return nil, fmt.Errorf("ctlproto: dial %s %s: %w", network, addr, err)
+	}
+	return conn, nil
+}
+
+// telnetNOP is the telnet "no operation" command, sent as IAC NOP.
+const telnetNOP = 241
+
 // call runs the exchange on an open connection.
 func call(conn net.Conn, password, cmd string) (string, error) {
+	// Speak first, so the server knows at once that this is line mode and
+	// greets without waiting to see whether a yamux client speaks (see
+	// ServeConn). IAC NOP is a telnet command that every line reader
+	// drops.
+	if _, err := conn.Write([]byte{telnetIAC, telnetNOP}); err != nil {
+		return "", fmt.Errorf("send: %w", err)
+	}
 	br := bufio.NewReader(conn)
 	first, err := readGreeting(br)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,7 +17,7 @@ import (
 // Command names, as typed on the control port.
 const (
 	CmdStatus = "status" // show the GLOBAL STATUS / PROCESS STATUS tables
-	CmdReload = "reload" // smooth restart of every worker group
+	CmdReload = "reload" // smooth restart of every worker group (--wait: until done)
 	CmdKill   = "kill"   // smooth restart of one worker
 	CmdStop   = "stop"   // graceful stop of the whole daemon
 	CmdQuit   = "quit"   // end the session
@@ -52,6 +53,9 @@ type Command struct {
 	PID int
 	// JSON asks for one JSON line instead of the tables (status --json).
 	JSON bool
+	// Wait makes reload report each worker replaced and return only when
+	// the whole reload is done (reload --wait).
+	Wait bool
 	// Lines is how many past lines to show (tail -n); DefaultTailLines if
 	// not given. Zero means none: with Follow, only new lines.
 	Lines int
@@ -64,24 +68,28 @@ type Command struct {
 	Interval time.Duration
 }
 
-// commandHelp is the grammar in human form: usage and a one-line summary
-// of every command, in the order `help` lists them.
-var commandHelp = []struct{ usage, summary string }{
-	{"status [--json]", "show the daemon's status tables (--json: one JSON line)"},
-	{"reload", "smoothly restart every worker group"},
-	{"kill PID", "smoothly restart the worker process PID"},
-	{"stop", "stop the daemon gracefully (ends this session)"},
-	{"quit", "end this session"},
-	{"help", "list these commands"},
-	{"tail [-n N] [-f] [GROUP]", "show the last N log lines (default 10), -f to follow"},
-	{"watch [INTERVAL]", "show status every INTERVAL (default 1s) until a line is sent"},
+// commandHelp is the grammar in human form: every command, in the order
+// `help` lists them.
+var commandHelp = []HelpEntry{
+	{CmdStatus, "status [--json]", "show the daemon's status tables (--json: one JSON line)"},
+	{CmdReload, "reload [--wait]", "smoothly restart every worker group (--wait: until it is done)"},
+	{CmdKill, "kill PID", "smoothly restart the worker process PID"},
+	{CmdStop, "stop", "stop the daemon gracefully (ends this session)"},
+	{CmdQuit, "quit", "end this session"},
+	{CmdHelp, "help", "list these commands"},
+	{CmdTail, "tail [-n N] [-f] [GROUP]", "show the last N log lines (default 10), -f to follow"},
+	{CmdWatch, "watch [INTERVAL]", "show status every INTERVAL (default 1s) until a line is sent"},
 }
+
+// Help returns the commands of the grammar, in the order help lists them.
+// The slice is the caller's to change.
+func Help() []HelpEntry { return slices.Clone(commandHelp) }
 
 // WriteHelp writes one line per command: its usage, then what it does.
 func WriteHelp(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, h := range commandHelp {
-		fmt.Fprintf(tw, "%s\t%s\n", h.usage, h.summary)
+		fmt.Fprintf(tw, "%s\t%s\n", h.Usage, h.Summary)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("ctlproto: write help: %w", err)
@@ -122,7 +130,9 @@ func ParseCommand(line string) (Command, error) {
 	switch name {
 	case CmdStatus:
 		return parseStatus(args)
-	case CmdReload, CmdStop, CmdQuit, CmdHelp:
+	case CmdReload:
+		return parseReload(args)
+	case CmdStop, CmdQuit, CmdHelp:
 		if len(args) > 0 {
 			return Command{}, fmt.Errorf("%s: takes no arguments", name)
 		}
@@ -144,6 +154,17 @@ func parseStatus(args []string) (Command, error) {
 			return Command{}, fmt.Errorf("status: unexpected argument %q: the only flag is --json", clip(a, 40))
 		}
 		c.JSON = true
+	}
+	return c, nil
+}
+
+func parseReload(args []string) (Command, error) {
+	c := Command{Name: CmdReload}
+	for _, a := range args {
+		if a != "--wait" {
+			return Command{}, fmt.Errorf("reload: unexpected argument %q: the only flag is --wait", clip(a, 40))
+		}
+		c.Wait = true
 	}
 	return c, nil
 }
@@ -242,6 +263,10 @@ func (c Command) String() string {
 	case CmdStatus:
 		if c.JSON {
 			b.WriteString(" --json")
+		}
+	case CmdReload:
+		if c.Wait {
+			b.WriteString(" --wait")
 		}
 	case CmdKill:
 		fmt.Fprintf(&b, " %d", c.PID)

@@ -20,7 +20,10 @@ func TestParseCommand(t *testing.T) {
 		{line: "status --json", want: Command{Name: CmdStatus, JSON: true}},
 		{line: "status -v", wantErr: `status: unexpected argument "-v": the only flag is --json`},
 		{line: "reload", want: Command{Name: CmdReload}},
-		{line: "reload now", wantErr: "reload: takes no arguments"},
+		{line: "reload --wait", want: Command{Name: CmdReload, Wait: true}},
+		{line: "reload now", wantErr: `reload: unexpected argument "now": the only flag is --wait`},
+		{line: "reload -w", wantErr: `reload: unexpected argument "-w"`},
+		{line: "stop now", wantErr: "stop: takes no arguments"},
 		{line: "stop", want: Command{Name: CmdStop}},
 		{line: "quit", want: Command{Name: CmdQuit}},
 		{line: "help", want: Command{Name: CmdHelp}},
@@ -98,6 +101,8 @@ func TestCommandString(t *testing.T) {
 		{Command{}, ""},
 		{Command{Name: CmdStatus, JSON: true}, "status --json"},
 		{Command{Name: CmdKill, PID: 42}, "kill 42"},
+		{Command{Name: CmdReload}, "reload"},
+		{Command{Name: CmdReload, Wait: true}, "reload --wait"},
 		{Command{Name: CmdTail, Lines: DefaultTailLines}, "tail"},
 		{Command{Name: CmdTail, Lines: 0, Follow: true, Group: "Gateway"}, "tail -n 0 -f Gateway"},
 		{Command{Name: CmdTail, Lines: DefaultTailLines, Group: "it's mine"}, `tail 'it'\''s mine'`},
@@ -127,7 +132,10 @@ func TestWriteHelp(t *testing.T) {
 	}
 	// Every usage line must name a command the grammar knows.
 	for _, h := range commandHelp {
-		name, _, _ := strings.Cut(h.usage, " ")
+		name, _, _ := strings.Cut(h.Usage, " ")
+		if name != h.Name {
+			t.Errorf("help entry %q has usage %q", h.Name, h.Usage)
+		}
 		if _, err := ParseCommand(name); err != nil && strings.HasPrefix(err.Error(), "unknown command") {
 			t.Errorf("help lists %q, which the grammar does not know", name)
 		}
@@ -141,7 +149,7 @@ func TestWriteHelp(t *testing.T) {
 func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{
 		"status", "status --json", "kill 17508", "tail -n 50 -f Gateway", `tail 'it'\''s'`,
-		"watch 0.5", "watch 1h", "x", "status; stop", "kill $(id)", "tail \"a b\" -n5", "tail -- -x",
+		"watch 0.5", "watch 1h", "reload --wait", "x", "status; stop", "kill $(id)", "tail \"a b\" -n5", "tail -- -x",
 		"tail '\t'", "tail \xff", "WATCH 1e-3", "help\r",
 	} {
 		f.Add(s)

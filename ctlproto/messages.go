@@ -45,8 +45,8 @@ const (
 //
 // Type must be [MsgAuth]. The server answers {"type":"ok"} or, after a
 // delay, {"type":"error","error":"wrong password"}. A session must
-// authenticate even when the daemon has no password: the empty password
-// then matches.
+// authenticate even when the daemon has no password; any password, the
+// empty one included, then matches.
 type AuthRequest struct {
 	Type     string `json:"type"`
 	Password string `json:"password"`
@@ -97,6 +97,10 @@ type LogLine struct {
 	// Text is the whole line as written to the log file, without "\n".
 	Text string `json:"text"`
 }
+
+// String is the line as tail prints it: Text, on one line, with control
+// characters (which could drive the reader's terminal) shown as '?'.
+func (l LogLine) String() string { return oneLine(l.Text) }
 
 // ReloadEvent is one worker of a smooth reload dealt with: replaced by a
 // new process that serves, or not (Err).

@@ -1,12 +1,15 @@
 package ctlproto
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -31,6 +34,17 @@ type Handler interface {
 	Kill(pid int) error
 	// Stop starts a graceful stop of the whole daemon.
 	Stop() error
+	// ReloadWait starts a smooth reload, or joins the one already asked
+	// for, and returns when every worker of it has been replaced, calling
+	// progress (from another goroutine, never concurrently) for each
+	// worker replaced. If ctx ends first it returns ctx's error; the
+	// reload itself goes on.
+	ReloadWait(ctx context.Context, progress func(ReloadEvent)) (ReloadResult, error)
+	// Logs returns up to n of the most recent log lines (of group, or of
+	// all when group is ""), oldest first, and, when follow is true, a
+	// channel of lines written after them that stays open until ctx is
+	// done (then closed). Without follow the channel is nil.
+	Logs(ctx context.Context, n int, group string, follow bool) ([]LogLine, <-chan LogLine)
 }
 
 // Texts of the line protocol that both ends must agree on.
@@ -49,36 +63,49 @@ const maxPasswordTries = 3
 // long is gone or stuck, and must not pin a session goroutine forever.
 const writeTimeout = 30 * time.Second
 
-// Server serves the control port in telnet-compatible line mode: an
-// optional password prompt, then one command per line and a plain-text
-// reply to each. The zero value is not usable: Handler must be set. A
-// Server must not be copied after first use.
+// Server serves the control port. Each connection is either a yamux
+// session (wmctl, wmtop, [Dial]) or a human with telnet or nc; ServeConn
+// tells them apart by the first byte the client sends, see doc.go. The
+// zero value is not usable: Handler must be set. A Server must not be
+// copied after first use.
 //
-// The server never writes a prompt after a reply, as WorkerMan did not,
-// so scripts can pipe commands in and read clean output.
+// In line mode the server never writes a prompt after a reply, as
+// WorkerMan did not, so scripts can pipe commands in and read clean
+// output.
 type Server struct {
 	// Handler carries out the commands.
 	Handler Handler
 	// Password, if not "", must be typed before any command. It is
-	// compared in constant time.
+	// compared in constant time. A yamux session must send it (or "" when
+	// there is none) before any command.
 	Password string
 	// FailDelay is how long the server waits after a wrong password
 	// before answering, to slow down guessing. Zero means one second.
 	FailDelay time.Duration
 	// IdleTimeout, if positive, closes a session that sends nothing for
-	// this long (a session in `watch` is never idle). Zero means never,
-	// as WorkerMan did.
+	// this long: a line-mode session waiting for a command (one in
+	// `watch` or `tail -f` is never idle), or a yamux session with no
+	// stream open. Zero means never, as WorkerMan did.
 	IdleTimeout time.Duration
 	// Logger receives failed logins (Warn), commands that change the
 	// daemon (Info) and session starts and ends (Debug). Nil means
 	// slog.Default().
 	Logger *slog.Logger
 
-	users atomic.Int64 // authenticated sessions open now
+	// sniffWait is how long ServeConn waits for the client's first byte
+	// before it takes the client for a human waiting for the prompt; zero
+	// means defaultSniffWait. Tests shorten it.
+	sniffWait time.Duration
+	// lingerWait is how long a yamux session the server refused waits
+	// for the client to hang up; zero means lingerTimeout. Tests shorten
+	// it.
+	lingerWait time.Duration
+
+	users atomic.Int64 // authenticated sessions open now, of both kinds
 }
 
 // Users reports how many sessions are open now and past the password
-// prompt. `status` shows it as "N users".
+// (line mode) or authenticated (yamux). `status` shows it as "N users".
 func (s *Server) Users() int { return int(s.users.Load()) }
 
 func (s *Server) logger() *slog.Logger {
@@ -86,6 +113,13 @@ func (s *Server) logger() *slog.Logger {
 		return s.Logger
 	}
 	return slog.Default()
+}
+
+func (s *Server) sniffTimeout() time.Duration {
+	if s.sniffWait > 0 {
+		return s.sniffWait
+	}
+	return defaultSniffWait
 }
 
 func (s *Server) failDelay() time.Duration {
@@ -136,9 +170,26 @@ func transientAcceptError(err error) bool {
 	return false
 }
 
-// ServeConn runs one session on c and closes c when the session ends:
-// when the client quits or hangs up, after `stop`, after too many wrong
-// passwords, or on a line longer than MaxLineLength.
+// yamuxVersion is the first byte of every yamux frame: the protocol
+// version, 0. No human types a NUL first, and a telnet client that
+// negotiates starts with IAC (255).
+const yamuxVersion = 0
+
+// defaultSniffWait is how long ServeConn waits for the first byte. A yamux
+// client speaks first, at once: opening its first stream sends a frame.
+// A human with telnet or nc waits for the server to speak first (the
+// greeting or the password prompt), so after this long in silence the
+// server greets. A yamux client whose first frame comes later still works:
+// the server sees the NUL it starts with before reading any line, and
+// switches to yamux; the client skips the greeting ([Dial] does).
+const defaultSniffWait = 100 * time.Millisecond
+
+// ServeConn runs one session on c and closes c when the session ends.
+// It first sniffs the client's first byte: 0, the version byte of a yamux
+// frame, starts a yamux session (see serveMux); anything else, or
+// silence, starts line mode, which ends when the client quits or hangs
+// up, after `stop`, after too many wrong passwords, or on a line longer
+// than MaxLineLength.
 func (s *Server) ServeConn(c net.Conn) {
 	defer c.Close()
 	log := s.logger().With("peer", peerName(c))
@@ -148,8 +199,48 @@ func (s *Server) ServeConn(c net.Conn) {
 			log.Error("control: session panicked", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
-	ss := &session{srv: s, conn: c, lr: NewLineReader(c, MaxLineLength), log: log}
+	// Peek through a bufio.Reader and hand the session a conn that reads
+	// through it too, so whoever reads next sees the peeked bytes.
+	br := bufio.NewReader(c)
+	bc := &bufferedConn{Conn: c, r: br}
+	wait := s.sniffTimeout()
+	if s.IdleTimeout > 0 {
+		wait = min(wait, s.IdleTimeout)
+	}
+	if err := c.SetReadDeadline(time.Now().Add(wait)); err != nil {
+		log.Debug("control: set read deadline", "err", err)
+	}
+	first, err := br.Peek(1)
+	sniffed := err == nil
+	switch {
+	case sniffed && first[0] == yamuxVersion:
+		s.serveMux(bc, log)
+		return
+	case err != nil && !isTimeout(err):
+		log.Debug("control: closed before the first byte", "err", err)
+		return
+	}
+	ss := &session{srv: s, conn: bc, br: br, lr: NewLineReader(bc, MaxLineLength), log: log, sniffed: sniffed}
 	ss.run()
+	if ss.handoff {
+		log.Debug("control: yamux client spoke after the greeting")
+		s.serveMux(bc, log)
+	}
+}
+
+// bufferedConn is a net.Conn whose reads go through r, a bufio.Reader on
+// the conn itself that may hold bytes already peeked at.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// isTimeout reports whether err is a deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // peerName names the other end of c for the logs. A unix socket client
@@ -164,12 +255,18 @@ func peerName(c net.Conn) string {
 	return "unknown"
 }
 
-// session is one connection's state.
+// session is one line-mode connection's state.
 type session struct {
 	srv  *Server
 	conn net.Conn
+	br   *bufio.Reader // under lr, for sniffing
 	lr   *LineReader
 	log  *slog.Logger
+	// sniffed is set once the client's first byte is known not to start
+	// a yamux frame; handoff, when the first byte turned out to be one
+	// after all (a late yamux client), which ServeConn then serves.
+	sniffed bool
+	handoff bool
 }
 
 func (ss *session) run() {
@@ -189,12 +286,12 @@ func (ss *session) run() {
 
 	var (
 		line    string
-		pending bool // line holds a line that `watch` read and left to us
+		pending bool // line holds a line read ahead, for us to run next
 	)
 	for {
 		if !pending {
-			var ok bool
-			if line, ok = ss.readLine(true); !ok {
+			var err error
+			if line, err = ss.readLine(true); err != nil {
 				return
 			}
 		}
@@ -206,36 +303,43 @@ func (ss *session) run() {
 			}
 			continue
 		}
-		if cmd.Name == CmdWatch {
-			next, ok := ss.watch(cmd.Interval)
-			if !ok {
-				return
-			}
-			line, pending = next, true
-			continue
+		var (
+			next  string
+			ok    = true
+			ahead bool // the command read the next line
+		)
+		switch {
+		case cmd.Name == CmdWatch:
+			next, ok = ss.watch(cmd.Interval)
+			ahead = true
+		case cmd.Name == CmdTail && cmd.Follow:
+			next, ok = ss.tailFollow(cmd)
+			ahead = true
+		case cmd.Name == CmdReload && cmd.Wait:
+			next, ok = ss.reloadWait()
+			ahead = true
+		default:
+			ok = ss.exec(cmd)
 		}
-		if !ss.exec(cmd) {
+		if !ok {
 			return
 		}
+		line, pending = next, ahead
 	}
 }
 
 // login asks for the password up to maxPasswordTries times and reports
 // whether the client got it right.
 func (ss *session) login() bool {
-	want := sha256.Sum256([]byte(ss.srv.Password))
 	for try := 1; ; try++ {
 		if !ss.write(passwordPrompt) {
 			return false
 		}
-		line, ok := ss.readLine(true)
-		if !ok {
+		line, err := ss.readLine(true)
+		if err != nil {
 			return false
 		}
-		// Hash both sides first: ConstantTimeCompare returns at once when
-		// the lengths differ, which would leak the password's length.
-		got := sha256.Sum256([]byte(line))
-		if subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
+		if ss.srv.checkPassword(line) {
 			return true
 		}
 		ss.log.Warn("control: wrong password", "attempt", try)
@@ -250,16 +354,48 @@ func (ss *session) login() bool {
 	}
 }
 
-// readLine reads the next line. It reports false when the session must
-// end: on EOF or a read error, and on a line that is too long, which it
-// answers with an error first. idle says whether IdleTimeout applies.
-func (ss *session) readLine(idle bool) (string, bool) {
+// checkPassword reports, in constant time, whether got is the password.
+func (s *Server) checkPassword(got string) bool {
+	// Hash both sides first: ConstantTimeCompare returns at once when the
+	// lengths differ, which would leak the password's length.
+	want := sha256.Sum256([]byte(s.Password))
+	sum := sha256.Sum256([]byte(got))
+	return subtle.ConstantTimeCompare(sum[:], want[:]) == 1
+}
+
+// errHandoff ends a line-mode session whose client turned out to speak
+// yamux.
+var errHandoff = errors.New("ctlproto: yamux client")
+
+// readLine reads the next line. It returns an error when the session
+// must end: on EOF or a read error, and on a line that is too long, which
+// it answers with an error first. idle says whether IdleTimeout applies.
+func (ss *session) readLine(idle bool) (string, error) {
 	var deadline time.Time
 	if idle && ss.srv.IdleTimeout > 0 {
 		deadline = time.Now().Add(ss.srv.IdleTimeout)
 	}
 	if err := ss.conn.SetReadDeadline(deadline); err != nil {
 		ss.log.Debug("control: set read deadline", "err", err)
+	}
+	return ss.nextLine()
+}
+
+// nextLine reads the next line under whatever read deadline is set.
+func (ss *session) nextLine() (string, error) {
+	if !ss.sniffed {
+		// The client said nothing before the greeting. Its first byte
+		// is still unread: look at it before the LineReader does.
+		first, err := ss.br.Peek(1)
+		if err != nil {
+			ss.log.Debug("control: read", "err", err)
+			return "", err
+		}
+		ss.sniffed = true
+		if first[0] == yamuxVersion {
+			ss.handoff = true
+			return "", errHandoff
+		}
 	}
 	line, err := ss.lr.ReadLine()
 	if err != nil {
@@ -269,9 +405,9 @@ func (ss *session) readLine(idle bool) (string, bool) {
 		} else {
 			ss.log.Debug("control: read", "err", err)
 		}
-		return "", false
+		return "", err
 	}
-	return line, true
+	return line, nil
 }
 
 // write sends text to the client and reports whether that worked.
@@ -286,10 +422,9 @@ func (ss *session) write(text string) bool {
 	return true
 }
 
-// exec carries out one command (other than watch) and writes its reply.
-// It reports whether the session goes on.
+// exec carries out one command that answers at once and writes its
+// reply. It reports whether the session goes on.
 func (ss *session) exec(cmd Command) bool {
-	h := ss.srv.Handler
 	switch cmd.Name {
 	case "":
 		return true
@@ -299,25 +434,15 @@ func (ss *session) exec(cmd Command) bool {
 			return ss.write(errorPrefix + "status: " + oneLine(err.Error()) + "\n")
 		}
 		return ss.write(text)
-	case CmdReload:
-		ss.log.Info("control: reload requested")
-		if err := h.Reload(); err != nil {
-			return ss.write(errorPrefix + "reload: " + oneLine(err.Error()) + "\n")
+	case CmdReload, CmdKill, CmdStop:
+		reply, err := ss.srv.act(cmd, ss.log)
+		if err != nil {
+			return ss.write(errorPrefix + oneLine(err.Error()) + "\n")
 		}
-		return ss.write("reload started\n")
-	case CmdKill:
-		ss.log.Info("control: kill requested", "pid", cmd.PID)
-		if err := h.Kill(cmd.PID); err != nil {
-			return ss.write(fmt.Sprintf("%skill %d: %s\n", errorPrefix, cmd.PID, oneLine(err.Error())))
+		if !ss.write(reply + "\n") {
+			return false
 		}
-		return ss.write(fmt.Sprintf("kill %d: replacing\n", cmd.PID))
-	case CmdStop:
-		ss.log.Info("control: stop requested")
-		if err := h.Stop(); err != nil {
-			return ss.write(errorPrefix + "stop: " + oneLine(err.Error()) + "\n")
-		}
-		ss.write("stopping\n")
-		return false
+		return cmd.Name != CmdStop
 	case CmdQuit:
 		return false
 	case CmdHelp:
@@ -325,17 +450,53 @@ func (ss *session) exec(cmd Command) bool {
 		WriteHelp(&b) // a bytes.Buffer does not fail
 		return ss.write(b.String())
 	case CmdTail:
-		return ss.write(errorPrefix + "tail: not supported on this connection yet\n")
+		lines, _ := ss.srv.Handler.Logs(context.Background(), cmd.Lines, cmd.Group, false)
+		return ss.write(logText(lines...))
 	}
 	// ParseCommand only returns the names above; a new one must be added
 	// here too.
 	return ss.write(errorPrefix + fmt.Sprintf("%s: not supported on this connection yet\n", cmd.Name))
 }
 
+// act carries out reload (without --wait), kill and stop, the commands
+// that change the daemon and answer once, for both transports. It
+// returns the reply, such as "reload started", or an error whose text
+// names the command: "kill 99: pid 99 is not a worker of this daemon".
+func (s *Server) act(cmd Command, log *slog.Logger) (string, error) {
+	h := s.Handler
+	switch cmd.Name {
+	case CmdReload:
+		log.Info("control: reload requested")
+		if err := h.Reload(); err != nil {
+			return "", fmt.Errorf("reload: %w", err)
+		}
+		return "reload started", nil
+	case CmdKill:
+		log.Info("control: kill requested", "pid", cmd.PID)
+		if err := h.Kill(cmd.PID); err != nil {
+			return "", fmt.Errorf("kill %d: %w", cmd.PID, err)
+		}
+		return fmt.Sprintf("kill %d: replacing", cmd.PID), nil
+	case CmdStop:
+		log.Info("control: stop requested")
+		if err := h.Stop(); err != nil {
+			return "", fmt.Errorf("stop: %w", err)
+		}
+		return "stopping", nil
+	}
+	return "", fmt.Errorf("%s: not an action", cmd.Name)
+}
+
+// snapshot is the Handler's status with Users filled in.
+func (s *Server) snapshot() Status {
+	st := s.Handler.Status()
+	st.Users = s.Users()
+	return st
+}
+
 // status renders the daemon's status as the tables or as one JSON line.
 func (ss *session) status(asJSON bool) (string, error) {
-	st := ss.srv.Handler.Status()
-	st.Users = ss.srv.Users()
+	st := ss.srv.snapshot()
 	var b bytes.Buffer
 	if asJSON {
 		data, err := json.Marshal(st)
@@ -352,42 +513,143 @@ func (ss *session) status(asJSON bool) (string, error) {
 	return b.String(), nil
 }
 
-// watch writes the status tables every interval until the client sends a
-// line, which it returns for the session to run next, so that "watch"
-// followed by "quit" stops watching and quits, and an empty line just
-// stops watching. It reports false when the session must end.
+// logText is log lines as tail prints them: each line's Text, made safe
+// for a terminal, on a line of its own.
+func logText(lines ...LogLine) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// follow runs a command that writes for a while (watch, tail -f, reload
+// --wait) while another goroutine reads the client's next line, which
+// follow returns for the session to run next: "watch" followed by "quit"
+// stops watching and quits, and an empty line just stops watching. It
+// reports false when the session must end: the client hung up, or a
+// write failed.
 //
-// The line is read on another goroutine while this one writes. That is
-// the only time two goroutines use the connection, and they use different
-// directions of it.
-func (ss *session) watch(interval time.Duration) (string, bool) {
+// fn writes until ctx is done or it has nothing more to write, and
+// reports whether its writes worked. ctx ends when the client hangs up;
+// with untilLine, also when a line comes in, which is how watch and
+// tail -f stop. Without it (reload --wait) a line waits its turn, and a
+// client that only closed its sending side (EOF) still gets the rest.
+//
+// This is the only time two goroutines use the connection, and they use
+// different directions of it.
+func (ss *session) follow(untilLine bool, fn func(ctx context.Context) bool) (string, bool) {
+	// A session that is busy writing is not idle: no read deadline.
+	if err := ss.conn.SetReadDeadline(time.Time{}); err != nil {
+		ss.log.Debug("control: set read deadline", "err", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	type result struct {
 		line string
-		ok   bool
+		err  error
 	}
 	input := make(chan result, 1) // buffered: the reader never blocks on send
 	go func() {
-		// A watching session is busy, not idle: no read deadline.
-		line, ok := ss.readLine(false)
-		input <- result{line, ok}
+		line, err := ss.nextLine()
+		input <- result{line, err}
+		if untilLine || (err != nil && !errors.Is(err, io.EOF)) {
+			cancel()
+		}
 	}()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		text, err := ss.status(false)
-		if err != nil {
-			text = errorPrefix + "status: " + oneLine(err.Error()) + "\n"
-		}
-		if !ss.write(text) {
-			// The caller closes the connection, which ends the reader.
-			return "", false
-		}
-		select {
-		case <-tick.C:
-		case r := <-input:
-			return r.line, r.ok
+	if !fn(ctx) {
+		// ServeConn closes the connection, which ends the reader.
+		return "", false
+	}
+	if ctx.Err() == nil && ss.srv.IdleTimeout > 0 {
+		// fn is done by itself: from now on the session waits for a
+		// command, so it may be idle. A deadline set while the reader
+		// is blocked applies to its read.
+		if err := ss.conn.SetReadDeadline(time.Now().Add(ss.srv.IdleTimeout)); err != nil {
+			ss.log.Debug("control: set read deadline", "err", err)
 		}
 	}
+	r := <-input
+	return r.line, r.err == nil
+}
+
+// watch writes the status tables every interval until the client sends a
+// line or hangs up.
+func (ss *session) watch(interval time.Duration) (string, bool) {
+	return ss.follow(true, func(ctx context.Context) bool {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			text, err := ss.status(false)
+			if err != nil {
+				text = errorPrefix + "status: " + oneLine(err.Error()) + "\n"
+			}
+			if !ss.write(text) {
+				return false
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return true
+			}
+		}
+	})
+}
+
+// tailFollow writes the last cmd.Lines log lines, then every new one,
+// until the client sends a line or hangs up.
+func (ss *session) tailFollow(cmd Command) (string, bool) {
+	return ss.follow(true, func(ctx context.Context) bool {
+		lines, ch := ss.srv.Handler.Logs(ctx, cmd.Lines, cmd.Group, true)
+		if len(lines) > 0 && !ss.write(logText(lines...)) {
+			return false
+		}
+		if ch == nil {
+			return true
+		}
+		for {
+			select {
+			case l, ok := <-ch:
+				if !ok {
+					return true
+				}
+				if !ss.write(logText(l)) {
+					return false
+				}
+			case <-ctx.Done():
+				return true
+			}
+		}
+	})
+}
+
+// reloadWait runs a reload to its end, writing one line per worker
+// replaced and then the outcome. The client's next line waits until it
+// is done; a client that hangs up stops the waiting, not the reload.
+func (ss *session) reloadWait() (string, bool) {
+	return ss.follow(false, func(ctx context.Context) bool {
+		ss.log.Info("control: reload requested", "wait", true)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var failed atomic.Bool
+		res, err := ss.srv.Handler.ReloadWait(ctx, func(ev ReloadEvent) {
+			if !ss.write(ev.String() + "\n") {
+				failed.Store(true)
+				cancel()
+			}
+		})
+		switch {
+		case failed.Load():
+			return false
+		case err != nil && ctx.Err() != nil:
+			// The client hung up.
+			return false
+		case err != nil:
+			return ss.write(errorPrefix + "reload: " + oneLine(err.Error()) + "\n")
+		}
+		return ss.write(res.String() + "\n")
+	})
 }
 
 // oneLine makes a message fit on one reply line.

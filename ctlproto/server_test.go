@@ -3,6 +3,7 @@ package ctlproto
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +19,10 @@ import (
 	"time"
 )
 
-// fakeHandler records what the control plane asked of the master.
+// fakeHandler records what the control plane asked of the master. Its
+// ReloadWait replaces every process in turn with a new pid (1001, 1002,
+// ...), which Status then shows, and logs a line for each, which Logs
+// followers see.
 type fakeHandler struct {
 	mu        sync.Mutex
 	status    Status
@@ -27,6 +31,17 @@ type fakeHandler struct {
 	killed    []int
 	reloadErr error
 	panicky   bool
+	nextPID   int
+	// failPID is a worker ReloadWait fails to replace.
+	failPID int
+	// reloadGate, if not nil, is received from before each worker of
+	// ReloadWait is replaced, so a test can hold a reload in the middle.
+	reloadGate chan struct{}
+	// logs is the backlog Logs serves; followers get what log adds.
+	logs      []LogLine
+	followers map[chan LogLine]string // channel → group
+	// following, if not nil, gets a value each time a follower starts.
+	following chan struct{}
 }
 
 func (h *fakeHandler) Status() Status {
@@ -48,6 +63,49 @@ func (h *fakeHandler) Reload() error {
 	return nil
 }
 
+// fakeTook is how long every fake reload takes, for golden files.
+const fakeTook = 1234567 * time.Microsecond
+
+func (h *fakeHandler) ReloadWait(ctx context.Context, progress func(ReloadEvent)) (ReloadResult, error) {
+	h.mu.Lock()
+	if h.reloadErr != nil {
+		h.mu.Unlock()
+		return ReloadResult{}, h.reloadErr
+	}
+	h.reloads++
+	h.status.Processes = slices.Clone(h.status.Processes) // the test's sample is not ours
+	procs := slices.Clone(h.status.Processes)
+	h.mu.Unlock()
+
+	res := ReloadResult{Took: fakeTook}
+	for i, p := range procs {
+		if h.reloadGate != nil {
+			select {
+			case <-h.reloadGate:
+			case <-ctx.Done():
+				return ReloadResult{}, ctx.Err()
+			}
+		}
+		ev := ReloadEvent{Group: p.Group, OldPID: p.PID, Total: len(procs)}
+		if p.PID == h.failPID {
+			res.Failed++
+			ev.Err = "new worker exited\nwith status 1"
+		} else {
+			h.mu.Lock()
+			h.nextPID++
+			ev.NewPID = 1000 + h.nextPID
+			h.status.Processes[i].PID = ev.NewPID
+			h.mu.Unlock()
+			res.Replaced++
+			h.log(LogLine{Time: time.Unix(1700000000, 0).UTC(), Group: p.Group, PID: ev.NewPID,
+				Text: fmt.Sprintf("level=INFO msg=\"worker replaced\" group=%s pid=%d old_pid=%d", p.Group, ev.NewPID, p.PID)})
+		}
+		ev.Replaced = res.Replaced
+		progress(ev)
+	}
+	return res, nil
+}
+
 func (h *fakeHandler) Kill(pid int) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -65,10 +123,68 @@ func (h *fakeHandler) Stop() error {
 	return nil
 }
 
+func (h *fakeHandler) Logs(ctx context.Context, n int, group string, follow bool) ([]LogLine, <-chan LogLine) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var lines []LogLine
+	for _, l := range slices.Backward(h.logs) {
+		if len(lines) == n {
+			break
+		}
+		if group == "" || l.Group == group {
+			lines = append(lines, l)
+		}
+	}
+	slices.Reverse(lines)
+	if !follow {
+		return lines, nil
+	}
+	ch := make(chan LogLine, 100)
+	if h.followers == nil {
+		h.followers = make(map[chan LogLine]string)
+	}
+	h.followers[ch] = group
+	go func() {
+		<-ctx.Done()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.followers, ch)
+		close(ch)
+	}()
+	if h.following != nil {
+		h.following <- struct{}{}
+	}
+	return lines, ch
+}
+
+// log adds a line to the backlog and hands it to the followers.
+func (h *fakeHandler) log(l LogLine) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.logs = append(h.logs, l)
+	for ch, group := range h.followers {
+		if group == "" || group == l.Group {
+			ch <- l
+		}
+	}
+}
+
 func (h *fakeHandler) calls() (reloads, stops int, killed []int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.reloads, h.stops, slices.Clone(h.killed)
+}
+
+// sampleLogs is a backlog of four lines from two groups, one of them
+// with a terminal escape sequence that must not reach a terminal.
+func sampleLogs() []LogLine {
+	at := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+	return []LogLine{
+		{Time: at, Text: `time=2025-03-01T08:00:00Z level=INFO msg="master started" pid=100`, PID: 100},
+		{Time: at.Add(time.Second), Group: "web", PID: 201, Text: `time=2025-03-01T08:00:01Z level=INFO msg=listening group=web pid=201`},
+		{Time: at.Add(2 * time.Second), Group: "api", PID: 203, Text: "time=2025-03-01T08:00:02Z level=WARN msg=\"slow \x1b[31mquery\" group=api pid=203"},
+		{Time: at.Add(3 * time.Second), Group: "web", PID: 202, Text: `time=2025-03-01T08:00:03Z level=ERROR msg="send failed" group=web pid=202`},
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines to log
@@ -227,13 +343,18 @@ func TestServerCommands(t *testing.T) {
 		{name: "quit ends the session", in: "quit\nreload\n", want: ""},
 		{name: "EOF ends the session", in: "reload", eof: true, want: "reload started\n", wantReloads: 1},
 		{name: "help", in: "help\nquit\n", want: helpText(t)},
-		{name: "tail", in: "tail -f\nquit\n", want: "error: tail: not supported on this connection yet\n"},
+		{name: "tail", in: "tail -n 1 web\nquit\n", want: sampleLogs()[3].Text + "\n"},
+		{name: "tail -f then quit", in: "tail -n 1 -f web\nquit\n", want: sampleLogs()[3].Text + "\n"},
+		{name: "reload --wait error", in: "reload --wait\nquit\n", reloadErr: errors.New("busy"), want: "error: reload: busy\n"},
+		{name: "reload --wait until EOF", in: "reload --wait\n", eof: true, wantReloads: 1,
+			want: "replaced web pid 212 -> 1001 (1/4)\nreplaced web pid 201 -> 1002 (2/4)\n" +
+				"replaced web pid 202 -> 1003 (3/4)\nreplaced api pid 203 -> 1004 (4/4)\nreload done: 4 replaced in 1.235s\n"},
 		{name: "telnet bytes", in: doSGA + willNAWS + sbNAWS + "re" + nop + "load\r\nqu" + sbNAWS + "it\r\n", want: "reload started\n", wantReloads: 1},
 		{name: "line too long", in: strings.Repeat("x", MaxLineLength+1) + "\nreload\n", want: "error: line too long\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := &fakeHandler{status: sample, reloadErr: tt.reloadErr}
+			h := &fakeHandler{status: sample, reloadErr: tt.reloadErr, logs: sampleLogs()}
 			path := startServer(t, &Server{Handler: h})
 			c := dial(t, path)
 			c.expect(greeting)

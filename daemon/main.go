@@ -108,7 +108,14 @@ func run(args []string, code []Group) int {
 		return exitUsage
 	}
 
-	cfg, err := loadConfig(*dir, code)
+	// Commands that talk to a running daemon need only wm.conf: a conf.d
+	// file broken since the start must not keep an operator from
+	// stopping or inspecting it.
+	load := loadConfig
+	if cmd == "stop" || cmd == "reload" || cmd == "status" {
+		load = loadGlobalOnly
+	}
+	cfg, err := load(*dir, code)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return exitFailed
@@ -152,6 +159,25 @@ func loadConfig(dir string, code []Group) (*config.Config, error) {
 	return config.FromGroups(dir, global, code, v)
 }
 
+// loadGlobalOnly reads DIR/wm.conf only (its defaults for a code-first
+// main without one).
+func loadGlobalOnly(dir string, code []Group) (*config.Config, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &config.Config{Dir: abs}
+	if _, statErr := os.Stat(filepath.Join(dir, "wm.conf")); statErr != nil && len(code) > 0 {
+		cfg.Global = config.DefaultGlobal(dir)
+		return cfg, nil
+	}
+	cfg.Global, err = config.LoadGlobal(dir)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
 type cli struct {
 	name        string
 	cfg         *config.Config
@@ -177,10 +203,19 @@ func (c *cli) call(cmd string) int {
 	return exitOK
 }
 
+// control sends one command over the local control socket, or, when
+// control_socket is off, over control_listen with control_password.
 func (c *cli) control(cmd string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return ctlproto.Call(ctx, "unix", c.cfg.Global.ControlSocket, "", cmd)
+	g := c.cfg.Global
+	if g.ControlSocket == "" {
+		if addr := g.ControlAddress(); addr != "" {
+			return ctlproto.Call(ctx, "tcp", addr, g.ControlPassword, cmd)
+		}
+		return "", fmt.Errorf("both control_socket and control_listen are off in %s: %w", g.File, ctlproto.ErrNotRunning)
+	}
+	return ctlproto.Call(ctx, "unix", g.ControlSocket, "", cmd)
 }
 
 // check validates the folder; when no daemon of this folder runs, it also
@@ -361,6 +396,11 @@ func (c *cli) detach() int {
 	exe, err := os.Executable()
 	if err != nil {
 		return c.failf("start: %v", err)
+	}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		// go run deletes this binary when it returns; the daemon re-executes
+		// it for every worker it starts later.
+		return c.failf("start -d: %s is go run's temporary binary, deleted when go run returns; build it first (go build -o wmd ./cmd/wmd), or run in the foreground", exe)
 	}
 	r, w, err := os.Pipe()
 	if err != nil {

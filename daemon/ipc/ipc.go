@@ -25,7 +25,10 @@ const (
 
 // Message is one line on the channel.
 type Message struct {
-	Type     string             `json:"type"`
+	Type string `json:"type"`
+	// Timeout bounds a Stop's drain: stop_timeout for a stop,
+	// reload_timeout (the worker's default) for a replacement.
+	Timeout  time.Duration      `json:"timeout,omitempty"`
 	State    string             `json:"state,omitempty"`
 	Counters *ctlproto.Counters `json:"counters,omitempty"`
 }

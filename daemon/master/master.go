@@ -251,8 +251,15 @@ func (m *Master) reportReady(err error) {
 // awaitReady reports start-up once every first worker is serving, or the
 // first that exited before it was.
 func (m *Master) awaitReady(ps []*proc) {
+	deadline := time.After(m.cfg.Global.ReloadTimeout)
 	for _, p := range ps {
 		select {
+		case <-deadline:
+			err := fmt.Errorf("worker %s #%d (pid %d) did not start serving within reload_timeout (%s); see the log in %s",
+				p.group.Name, p.slot, p.pid, m.cfg.Global.ReloadTimeout, m.cfg.Global.LogDir)
+			m.log.Error("start-up failed", "err", err)
+			m.startFailed(err)
+			return
 		case <-p.ready:
 		case <-p.exited:
 			select {
@@ -517,8 +524,25 @@ func (m *Master) respawn(p *proc, delay time.Duration) {
 	if stopping {
 		return
 	}
-	if _, err := m.spawn(p.group, p.slot); err != nil {
-		m.log.Error("respawn failed", "group", p.group.Name, "slot", p.slot, "err", err)
+	for attempt := 1; ; attempt++ {
+		_, err := m.spawn(p.group, p.slot)
+		if err == nil {
+			return
+		}
+		wait := respawnDelay(attempt)
+		m.log.Error("respawn failed: retrying", "group", p.group.Name, "slot", p.slot, "err", err,
+			"retry_in", wait.String())
+		select {
+		case <-time.After(wait):
+		case <-m.done:
+			return
+		}
+		m.mu.Lock()
+		stopping := m.stopping
+		m.mu.Unlock()
+		if stopping {
+			return
+		}
 	}
 }
 
@@ -608,7 +632,7 @@ func (m *Master) retireProc(p *proc, timeout time.Duration) {
 	p.expected = true
 	p.state = ctlproto.StateDraining
 	m.mu.Unlock()
-	if err := p.ch.Send(ipc.Message{Type: ipc.Stop}); err != nil {
+	if err := p.ch.Send(ipc.Message{Type: ipc.Stop, Timeout: timeout}); err != nil {
 		syscall.Kill(p.pid, syscall.SIGTERM)
 	}
 	select {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,9 +12,11 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wm-go/wm/ctlproto"
+	"github.com/wm-go/wm/daemon/config"
 	"github.com/wm-go/wm/daemon/ipc"
 )
 
@@ -213,7 +216,14 @@ func (m *Master) ServeControl(socketPath, tcpAddr, password string) error {
 		ln, err := net.Listen("tcp", tcpAddr)
 		if err != nil {
 			closeAll()
-			return fmt.Errorf("control_listen tcp://%s: %w", tcpAddr, err)
+			msg := fmt.Sprintf("control_listen tcp://%s: %v", tcpAddr, err)
+			if errors.Is(err, syscall.EADDRINUSE) {
+				msg = fmt.Sprintf("control_listen tcp://%s: address already in use (another daemon's control port? set control_listen to a free port, or off)", tcpAddr)
+			}
+			if g := m.cfg.Global; g.File != "" {
+				return &config.Error{File: g.File, Line: g.Lines["control_listen"], Msg: msg}
+			}
+			return errors.New(msg)
 		}
 		lns = append(lns, ln)
 		remote := &ctlproto.Server{Handler: m, Password: password, Logger: m.log}

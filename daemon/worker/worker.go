@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -72,8 +73,8 @@ func Run(spec ipc.Spec, app App, log *slog.Logger) error {
 	ran := make(chan error, 1)
 	go func() { ran <- w.loop.Run() }()
 	w.loop.Post(func() {
-		if app.OnStart != nil {
-			app.OnStart()
+		if app.OnStart != nil && !w.start() {
+			return
 		}
 		w.setState(ctlproto.StateRunning)
 		if err := ch.Send(ipc.Message{Type: ipc.Ready}); err != nil {
@@ -110,6 +111,20 @@ type worker struct {
 	stopped  sync.WaitGroup
 }
 
+// start runs OnStart. A worker whose OnStart panics cannot serve: it
+// exits at once with status 1, which the master reports (start-up fails,
+// or the slot is respawned with backoff).
+func (w *worker) start() (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.log.Error("panic in OnStart: exiting", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			os.Exit(1)
+		}
+	}()
+	w.app.OnStart()
+	return true
+}
+
 func (w *worker) setState(s string) {
 	w.mu.Lock()
 	w.state = s
@@ -131,7 +146,11 @@ func (w *worker) serveIPC() {
 		}
 		switch m.Type {
 		case ipc.Stop:
-			go w.stop(w.spec.DrainTimeout, "master asked")
+			timeout := w.spec.DrainTimeout
+			if m.Timeout > 0 {
+				timeout = m.Timeout
+			}
+			go w.stop(timeout, "master asked")
 		case ipc.Reload:
 			if w.app.OnReload != nil {
 				w.loop.Post(w.app.OnReload)

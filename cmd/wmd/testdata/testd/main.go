@@ -48,6 +48,7 @@ func init() {
 	daemon.RegisterHandler("Panic", func() daemon.Handler { return panicker{} })
 	daemon.RegisterHandler("Hog", func() daemon.Handler { return &hog{} })
 	daemon.RegisterHandler("Crash", func() daemon.Handler { return crash{} })
+	daemon.RegisterHandler("PanicStart", func() daemon.Handler { return panicStart{} })
 }
 
 func main() {
@@ -173,3 +174,9 @@ func (crash) OnStart() {
 }
 
 func (crash) OnMessage(*daemon.Conn, []byte) {}
+
+// panicStart panics in OnStart: a worker that can never serve.
+type panicStart struct{}
+
+func (panicStart) OnStart()                       { panic("cannot open database") }
+func (panicStart) OnMessage(*daemon.Conn, []byte) {}

@@ -1,0 +1,68 @@
+package main_test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// What the command line does when things are not as they should be.
+
+func TestPanicInOnStartFailsStart(t *testing.T) {
+	d := newDaemonBin(t, testd(t), "", map[string]string{"Bad": "app = PanicStart\n"})
+	out, code := d.wmd("start", "-d")
+	if code == 0 || !strings.Contains(out, "exited with status 1 before serving") {
+		t.Fatalf("start -d with a panicking OnStart: exit %d, %q", code, out)
+	}
+	if !strings.Contains(d.log(), "panic in OnStart") {
+		t.Errorf("the log does not name the panic")
+	}
+}
+
+func TestBrokenConfDoesNotBlockStopAndStatus(t *testing.T) {
+	d := newDaemon(t, "", map[string]string{"Echo": echoGroup})
+	d.start()
+	// An edit that breaks a group file after start.
+	if err := os.WriteFile(filepath.Join(d.dir, "conf.d", "Broken.conf"), []byte("lisen = oops\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := d.wmd("check"); code == 0 {
+		t.Fatalf("check passed a broken folder: %s", out)
+	}
+	if out, code := d.wmd("status"); code != 0 || !strings.Contains(out, "Echo") {
+		t.Fatalf("status with a broken conf.d: exit %d\n%s", code, out)
+	}
+	if out, code := d.wmd("stop"); code != 0 {
+		t.Fatalf("stop with a broken conf.d: exit %d\n%s", code, out)
+	}
+}
+
+func TestBusyControlPortNamesItsLine(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	d := newDaemon(t, fmt.Sprintf("\n\ncontrol_listen = tcp://%s\n", busy.Addr()), map[string]string{"Echo": echoGroup})
+	out, code := d.wmd("start", "-d")
+	want := filepath.Join(d.dir, "wm.conf") + ":"
+	if code == 0 || !strings.Contains(out, want) || !strings.Contains(out, "control_listen") || !strings.Contains(out, "in use") {
+		t.Fatalf("start with a busy control port: exit %d, %q; want an error naming %s and control_listen", code, out, want)
+	}
+}
+
+func TestControlFallsBackToTCPWhenSocketIsOff(t *testing.T) {
+	port := freePort(t)
+	d := newDaemon(t, fmt.Sprintf("control_socket = off\ncontrol_listen = tcp://127.0.0.1:%d\ncontrol_password = s3cret\n", port),
+		map[string]string{"Echo": echoGroup})
+	d.start()
+	if out, code := d.wmd("status"); code != 0 || !strings.Contains(out, "PROCESS STATUS") {
+		t.Fatalf("status over tcp with a password: exit %d\n%s", code, out)
+	}
+	if out, code := d.wmd("stop"); code != 0 {
+		t.Fatalf("stop over tcp: exit %d\n%s", code, out)
+	}
+}
