@@ -1,0 +1,274 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wm-go/wm/ctlproto"
+)
+
+// The control port against the real daemon: yamux clients, the real
+// telnet and nc, and wmctl.
+
+var wmctlBuild lazyBin
+
+func wmctl(t *testing.T) string {
+	t.Helper()
+	return wmctlBuild.get(t, "wmctl", "github.com/wm-go/wm/cmd/wmctl")
+}
+
+const controlPassword = "s3cret pass"
+
+// controlDaemon runs Echo with 2 workers and a password-protected
+// control port, and returns it with the port's address.
+func controlDaemon(t *testing.T) (*daemon, string) {
+	t.Helper()
+	control := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	d := newDaemon(t, fmt.Sprintf("control_listen = tcp://%s\ncontrol_password = %s\n", control, controlPassword),
+		map[string]string{"Echo": echoGroup})
+	d.start()
+	return d, control
+}
+
+func TestYamuxWatchTailAndReloadOnOneConnection(t *testing.T) {
+	d, control := controlDaemon(t)
+	before := d.pids("Echo")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := ctlproto.Dial(ctx, "tcp://"+control, controlPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	streams, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	// Stream 1: watch until a status shows no pid from before.
+	watchSaw := make(chan []int, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err := c.Watch(streams, 100*time.Millisecond, func(st ctlproto.Status) error {
+			var pids []int
+			for _, p := range st.Processes {
+				if p.State == ctlproto.StateRunning {
+					pids = append(pids, p.PID)
+				}
+			}
+			if len(pids) == 2 && !slices.ContainsFunc(pids, func(p int) bool { return slices.Contains(before, p) }) {
+				watchSaw <- pids
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			t.Errorf("watch: %v", err)
+		}
+	}()
+	// Stream 2: tail -f until the reload's last line.
+	tailSaw := make(chan string, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err := c.Tail(streams, 0, "", true, func(l ctlproto.LogLine) error {
+			if strings.Contains(l.Text, "reload finished") {
+				tailSaw <- l.Text
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			t.Errorf("tail -f: %v", err)
+		}
+	}()
+	// Stream 3, on the same session: reload --wait.
+	var events []ctlproto.ReloadEvent
+	res, err := c.ReloadWait(ctx, func(ev ctlproto.ReloadEvent) { events = append(events, ev) })
+	if err != nil {
+		t.Fatalf("reload --wait: %v", err)
+	}
+	if res.Replaced != 2 || res.Failed != 0 || len(events) != 2 || events[1].Replaced != 2 || events[1].Total != 2 {
+		t.Fatalf("reload --wait: %+v, events %+v", res, events)
+	}
+	for _, ev := range events {
+		if !slices.Contains(before, ev.OldPID) || ev.NewPID == 0 || slices.Contains(before, ev.NewPID) {
+			t.Errorf("event %+v does not replace a worker from before (%v)", ev, before)
+		}
+	}
+	select {
+	case pids := <-watchSaw:
+		t.Logf("watch saw the new workers %v", pids)
+	case <-ctx.Done():
+		t.Fatal("the watch stream never showed the new workers")
+	}
+	select {
+	case line := <-tailSaw:
+		t.Logf("tail -f saw: %s", line)
+	case <-ctx.Done():
+		t.Fatal("the tail -f stream never showed the reload")
+	}
+	stop()
+	wg.Wait()
+	if st, err := c.Status(ctx); err != nil || st.Users < 1 {
+		t.Fatalf("status on the same session: users %d, %v", st.Users, err)
+	}
+}
+
+var errStop = errors.New("seen what we wanted")
+
+func TestYamuxWrongPasswordIsRefusedAndDelayed(t *testing.T) {
+	_, control := controlDaemon(t)
+	began := time.Now()
+	_, err := ctlproto.Dial(context.Background(), "tcp://"+control, "guess")
+	if !errors.Is(err, ctlproto.ErrBadPassword) {
+		t.Fatalf("wrong password: %v, want ErrBadPassword", err)
+	}
+	if took := time.Since(began); took < time.Second {
+		t.Errorf("wrong password answered after %s, want at least the 1s delay", took)
+	}
+}
+
+// TestRealTelnet drives Debian's telnet in a tmux pane, as an operator
+// would: password, status, kill PID, reload, quit.
+func TestRealTelnet(t *testing.T) {
+	for _, tool := range []string{"telnet", "tmux"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (scripts/test installs it)", tool)
+		}
+	}
+	d, control := controlDaemon(t)
+	host, port, _ := strings.Cut(control, ":")
+	session := fmt.Sprintf("wmtest%d", time.Now().UnixNano())
+	tmux := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("tmux", append([]string{"-L", session}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "60", "telnet", host, port)
+	t.Cleanup(func() { exec.Command("tmux", "-L", session, "kill-server").Run() })
+	// Keep the pane, and what telnet printed last, after telnet exits.
+	tmux("set-option", "-t", session, "remain-on-exit", "on")
+	screen := func() string { return tmux("capture-pane", "-p", "-t", session, "-S", "-200") }
+	waitFor := func(what string) {
+		t.Helper()
+		eventually(t, 10*time.Second, fmt.Sprintf("%q on the telnet screen", what), func() bool {
+			return strings.Contains(screen(), what)
+		})
+	}
+	typeLine := func(s string) { tmux("send-keys", "-t", session, "-l", s); tmux("send-keys", "-t", session, "Enter") }
+
+	waitFor("Password:")
+	typeLine(controlPassword)
+	waitFor("Hello admin")
+	typeLine("status")
+	waitFor("PROCESS STATUS")
+	before := d.pids("Echo")
+	typeLine(fmt.Sprintf("kill %d", before[0]))
+	waitFor(fmt.Sprintf("kill %d: replacing", before[0]))
+	eventually(t, 15*time.Second, "the killed worker to be replaced", func() bool {
+		now := d.pids("Echo")
+		return len(now) == 2 && !slices.Contains(now, before[0])
+	})
+	typeLine("reload")
+	waitFor("reload started")
+	typeLine("quit")
+	waitFor("Connection closed by foreign host")
+}
+
+// TestNetcat pipes a session through nc: password, status, quit.
+func TestNetcat(t *testing.T) {
+	if _, err := exec.LookPath("nc"); err != nil {
+		t.Skip("nc not installed (scripts/test installs it)")
+	}
+	_, control := controlDaemon(t)
+	host, port, _ := strings.Cut(control, ":")
+	cmd := exec.Command("nc", host, port)
+	cmd.Stdin = strings.NewReader(controlPassword + "\nstatus\nquit\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("nc: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Password:", "Hello admin", "GLOBAL STATUS", "PROCESS STATUS", "Echo"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("nc session lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestWmctl(t *testing.T) {
+	d, control := controlDaemon(t)
+	run := func(env []string, args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(wmctl(t), args...)
+		cmd.Env = append(cmd.Environ(), env...)
+		out, err := cmd.Output()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out) + string(ee.Stderr), ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	tcp := []string{"--addr", "tcp://" + control}
+	pw := []string{"WM_PASSWORD=" + controlPassword}
+
+	out, code := run(pw, append(tcp, "--json", "status")...)
+	if code != 0 {
+		t.Fatalf("wmctl --json status: exit %d\n%s", code, out)
+	}
+	var st ctlproto.Status
+	line := strings.TrimSpace(out)
+	if err := json.Unmarshal([]byte(line), &st); err != nil || len(st.Processes) == 0 {
+		var m ctlproto.Message
+		if err2 := json.Unmarshal([]byte(line), &m); err2 != nil || m.Status == nil {
+			t.Fatalf("wmctl --json status is neither a Status nor a status message: %v / %v\n%s", err, err2, out)
+		}
+		st = *m.Status
+	}
+	var listed []int
+	for _, p := range st.Processes {
+		listed = append(listed, p.PID)
+	}
+	slices.Sort(listed)
+	if want := d.pids("Echo"); !slices.Equal(listed, want) {
+		t.Errorf("wmctl --json status lists %v, want every worker %v", listed, want)
+	}
+
+	// The local socket needs no password.
+	if out, code := run(nil, "--addr", "unix:"+d.dir+"/run/wmd.sock", "status"); code != 0 || !strings.Contains(out, "PROCESS STATUS") {
+		t.Errorf("wmctl status on the unix socket: exit %d\n%s", code, out)
+	}
+	out, code = run(pw, append(tcp, "reload", "--wait")...)
+	if code != 0 || !strings.Contains(out, "reload done: 2 replaced") {
+		t.Errorf("wmctl reload --wait: exit %d\n%s", code, out)
+	}
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want int
+	}{
+		{"refused kill", pw, append(tcp, "kill", "1"), 1},
+		{"wrong password", []string{"WM_PASSWORD=nope"}, append(tcp, "status"), 1},
+		{"usage", pw, append(tcp, "frobnicate"), 2},
+		{"no command", pw, tcp, 2},
+		{"unreachable", pw, []string{"--addr", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)), "status"}, 3},
+	} {
+		if out, code := run(tc.env, tc.args...); code != tc.want {
+			t.Errorf("%s: wmctl %v: exit %d, want %d\n%s", tc.name, tc.args, code, tc.want, out)
+		}
+	}
+}
