@@ -76,7 +76,7 @@ type lazyBin struct {
 	err  error
 }
 
-func (b *lazyBin) get(t *testing.T, name, pkg string) string {
+func (b *lazyBin) get(t testing.TB, name, pkg string) string {
 	t.Helper()
 	b.once.Do(func() {
 		b.path = filepath.Join(binDir, name)
@@ -90,7 +90,7 @@ func (b *lazyBin) get(t *testing.T, name, pkg string) string {
 
 // daemon is one config folder and the binary that runs it.
 type daemon struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	bin   string
 	env   []string       // added to the environment of every command
@@ -98,7 +98,7 @@ type daemon struct {
 	races string         // where its processes write race reports
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -108,7 +108,7 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func freeUDPPort(t *testing.T) int {
+func freeUDPPort(t testing.TB) int {
 	t.Helper()
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -123,13 +123,13 @@ func freeUDPPort(t *testing.T) int {
 // udp:// listen). wm.conf is global plus stop_timeout = 5s,
 // reload_timeout = 5s and control_listen = off (tests must not share
 // the default control port) unless global sets them.
-func newDaemon(t *testing.T, global string, groups map[string]string) *daemon {
+func newDaemon(t testing.TB, global string, groups map[string]string) *daemon {
 	t.Helper()
 	return newDaemonBin(t, wmdBin, global, groups)
 }
 
 // newDaemonBin is newDaemon for another daemon binary.
-func newDaemonBin(t *testing.T, bin, global string, groups map[string]string) *daemon {
+func newDaemonBin(t testing.TB, bin, global string, groups map[string]string) *daemon {
 	t.Helper()
 	d := newDaemonIn(t, t.TempDir(), bin)
 	os.MkdirAll(filepath.Join(d.dir, "conf.d"), 0o755)
@@ -163,7 +163,7 @@ func newDaemonBin(t *testing.T, bin, global string, groups map[string]string) *d
 // all, run by bin. Every process of it writes its race reports into a
 // folder of the daemon's, and the test fails if there are any: a
 // detached master's stderr goes nowhere.
-func newDaemonIn(t *testing.T, dir, bin string) *daemon {
+func newDaemonIn(t testing.TB, dir, bin string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, dir: dir, bin: bin, port: map[string]int{}}
 	// World-writable, for workers switched to another user.
@@ -326,7 +326,7 @@ func (d *daemon) addr(group string) string {
 
 // client is a TCP connection to a group, closed when the test ends.
 type client struct {
-	t *testing.T
+	t testing.TB
 	net.Conn
 	r *bufio.Reader
 }
@@ -379,7 +379,7 @@ func (c *client) closed() int64 {
 
 // eventually polls cond until it holds or the deadline passes. It is for
 // states of other processes, which send us no signal we could wait on.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -409,11 +409,11 @@ type load struct {
 	wg        sync.WaitGroup
 }
 
-func startLoad(t *testing.T, addr string, conns int) *load {
+func startLoad(t testing.TB, addr string, conns int) *load {
 	return startLoadMode(t, addr, conns, false)
 }
 
-func startLoadMode(t *testing.T, addr string, conns int, short bool) *load {
+func startLoadMode(t testing.TB, addr string, conns int, short bool) *load {
 	l := &load{addr: addr, short: short, stop: make(chan struct{})}
 	for i := range conns {
 		l.wg.Add(1)
@@ -487,7 +487,7 @@ func (l *load) run(id int) {
 	}
 }
 
-func (l *load) finish(t *testing.T) {
+func (l *load) finish(t testing.TB) {
 	t.Helper()
 	close(l.stop)
 	l.wg.Wait()

@@ -68,6 +68,8 @@ type Master struct {
 	reloadGen     int // the reload running now, or the last one
 	reloadWaiters map[*reloadWaiter]struct{}
 
+	status statusCache
+
 	stopOnce  sync.Once
 	done      chan struct{} // closed when the stop has finished
 	readyOnce sync.Once

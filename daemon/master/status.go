@@ -1,7 +1,6 @@
 package master
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -24,9 +23,52 @@ import (
 // worker stuck in a handler shows zeros rather than stalling status.
 const statsTimeout = 500 * time.Millisecond
 
-// Status gathers a snapshot: every worker's counters over ipc, in
-// parallel, and its memory from /proc.
+// statusFresh is how long a status snapshot is served again. Gathering
+// one asks every worker over ipc and reads /proc for each; ten operators
+// watching every 100 ms would otherwise make the master do it a hundred
+// times a second. A tenth of a second is well inside any watch interval.
+const statusFresh = 100 * time.Millisecond
+
+// statusCache shares one snapshot among the requests that arrive while it
+// is being gathered or is still fresh.
+type statusCache struct {
+	mu      sync.Mutex
+	last    ctlproto.Status
+	at      time.Time
+	pending chan struct{} // closed when the snapshot being gathered is ready
+}
+
+// Status returns a snapshot of the daemon at most statusFresh old.
 func (m *Master) Status() ctlproto.Status {
+	c := &m.status
+	c.mu.Lock()
+	if !c.at.IsZero() && time.Since(c.at) < statusFresh {
+		defer c.mu.Unlock()
+		return c.last
+	}
+	if wait := c.pending; wait != nil {
+		c.mu.Unlock()
+		<-wait
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.last
+	}
+	done := make(chan struct{})
+	c.pending = done
+	c.mu.Unlock()
+
+	st := m.gatherStatus()
+
+	c.mu.Lock()
+	c.last, c.at, c.pending = st, time.Now(), nil
+	c.mu.Unlock()
+	close(done)
+	return st
+}
+
+// gatherStatus asks every worker for its counters over ipc, in parallel,
+// and reads its memory from /proc.
+func (m *Master) gatherStatus() ctlproto.Status {
 	m.mu.Lock()
 	ps := make([]*proc, 0, len(m.procs))
 	for _, p := range m.procs {
@@ -112,22 +154,22 @@ func (m *Master) procStatus(p *proc) ctlproto.ProcessStatus {
 	return ps
 }
 
-// rss is a process's resident memory in bytes, 0 if it is gone.
+// rss is a process's resident memory in bytes, 0 if it is gone. statm's
+// second field is the resident set in pages.
 func rss(pid int) int64 {
-	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
 	if err != nil {
 		return 0
 	}
-	s := bufio.NewScanner(bytes.NewReader(data))
-	for s.Scan() {
-		line := s.Bytes()
-		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
-			var kb int64
-			fmt.Sscanf(string(rest), "%d", &kb)
-			return kb * 1024
-		}
+	fields := bytes.Fields(data)
+	if len(fields) < 2 {
+		return 0
 	}
-	return 0
+	pages, err := strconv.ParseInt(string(fields[1]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
 }
 
 func loadAverage() [3]float64 {
