@@ -373,7 +373,7 @@ func (s *Server) muxWatch(ctx context.Context, interval time.Duration, w *stream
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		st := s.snapshot()
+		st := s.snapshot(interval)
 		if w.send(Message{Type: MsgStatus, Status: &st}) != nil {
 			return
 		}

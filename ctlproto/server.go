@@ -303,28 +303,25 @@ func (ss *session) run() {
 			}
 			continue
 		}
-		var (
-			next  string
-			ok    = true
-			ahead bool // the command read the next line
-		)
+		// The commands that keep writing for a while read the client's
+		// next line meanwhile, and leave it pending.
+		var ok bool
 		switch {
 		case cmd.Name == CmdWatch:
-			next, ok = ss.watch(cmd.Interval)
-			ahead = true
+			line, ok = ss.watch(cmd.Interval)
+			pending = true
 		case cmd.Name == CmdTail && cmd.Follow:
-			next, ok = ss.tailFollow(cmd)
-			ahead = true
+			line, ok = ss.tailFollow(cmd)
+			pending = true
 		case cmd.Name == CmdReload && cmd.Wait:
-			next, ok = ss.reloadWait()
-			ahead = true
+			line, ok = ss.reloadWait()
+			pending = true
 		default:
 			ok = ss.exec(cmd)
 		}
 		if !ok {
 			return
 		}
-		line, pending = next, ahead
 	}
 }
 
@@ -487,16 +484,30 @@ func (s *Server) act(cmd Command, log *slog.Logger) (string, error) {
 	return "", fmt.Errorf("%s: not an action", cmd.Name)
 }
 
-// snapshot is the Handler's status with Users filled in.
-func (s *Server) snapshot() Status {
-	st := s.Handler.Status()
+// A StatusSharer serves watch streams from one snapshot shared by every
+// watcher, taken at most maxAge ago, so that many operators watching cost
+// the daemon about as much as one. A one-shot status always asks Status.
+type StatusSharer interface {
+	SharedStatus(maxAge time.Duration) Status
+}
+
+// snapshot is the Handler's status with Users filled in. A watch passes
+// its interval, and gets a shared snapshot when the Handler offers one.
+func (s *Server) snapshot(watchInterval ...time.Duration) Status {
+	var st Status
+	if sh, ok := s.Handler.(StatusSharer); ok && len(watchInterval) > 0 {
+		st = sh.SharedStatus(watchInterval[0])
+	} else {
+		st = s.Handler.Status()
+	}
 	st.Users = s.Users()
 	return st
 }
 
-// status renders the daemon's status as the tables or as one JSON line.
-func (ss *session) status(asJSON bool) (string, error) {
-	st := ss.srv.snapshot()
+// status renders the daemon's status as the tables or as one JSON line;
+// for a watch, from a snapshot shared with the other watchers.
+func (ss *session) status(asJSON bool, watchInterval ...time.Duration) (string, error) {
+	st := ss.srv.snapshot(watchInterval...)
 	var b bytes.Buffer
 	if asJSON {
 		data, err := json.Marshal(st)
@@ -581,7 +592,7 @@ func (ss *session) watch(interval time.Duration) (string, bool) {
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
-			text, err := ss.status(false)
+			text, err := ss.status(false, interval)
 			if err != nil {
 				text = errorPrefix + "status: " + oneLine(err.Error()) + "\n"
 			}

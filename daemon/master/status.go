@@ -23,26 +23,28 @@ import (
 // worker stuck in a handler shows zeros rather than stalling status.
 const statsTimeout = 500 * time.Millisecond
 
-// statusFresh is how long a status snapshot is served again. Gathering
-// one asks every worker over ipc and reads /proc for each; ten operators
-// watching every 100 ms would otherwise make the master do it a hundred
-// times a second. A tenth of a second is well inside any watch interval.
-const statusFresh = 100 * time.Millisecond
-
-// statusCache shares one snapshot among the requests that arrive while it
-// is being gathered or is still fresh.
+// statusCache shares status snapshots: requests that arrive while one is
+// being gathered wait for it, and watch streams take a recent one.
+// Gathering asks every worker over ipc and reads /proc for each; ten
+// operators watching every 100 ms would otherwise make the master do it a
+// hundred times a second.
 type statusCache struct {
 	mu      sync.Mutex
 	last    ctlproto.Status
-	at      time.Time
+	at      time.Time     // when last was gathered
 	pending chan struct{} // closed when the snapshot being gathered is ready
 }
 
-// Status returns a snapshot of the daemon at most statusFresh old.
-func (m *Master) Status() ctlproto.Status {
+// Status returns a snapshot gathered after the call began, or shares one
+// already being gathered.
+func (m *Master) Status() ctlproto.Status { return m.SharedStatus(0) }
+
+// SharedStatus returns a snapshot at most maxAge old, for watch streams
+// (ctlproto.StatusSharer).
+func (m *Master) SharedStatus(maxAge time.Duration) ctlproto.Status {
 	c := &m.status
 	c.mu.Lock()
-	if !c.at.IsZero() && time.Since(c.at) < statusFresh {
+	if maxAge > 0 && !c.at.IsZero() && time.Since(c.at) < maxAge {
 		defer c.mu.Unlock()
 		return c.last
 	}
