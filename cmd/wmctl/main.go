@@ -313,16 +313,16 @@ func execute(ctx context.Context, cmd ctlproto.Command, addr, password string, o
 			timeout = defaultReloadTimeout
 		}
 	}
-	// Streaming commands run until interrupted; the timeout bounds only
-	// connecting.
-	dialCtx, cancelDial := context.WithTimeout(ctx, timeout)
-	defer cancelDial()
-	cmdCtx := ctx
-	if !streaming {
-		cmdCtx = dialCtx
+	// The timeout bounds connecting and the command, except that
+	// streaming commands run until interrupted.
+	timeoutCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmdCtx := timeoutCtx
+	if streaming {
+		cmdCtx = ctx
 	}
 
-	c, err := ctlproto.Dial(dialCtx, addr, password)
+	c, err := ctlproto.Dial(timeoutCtx, addr, password)
 	if err != nil {
 		var opErr *net.OpError
 		switch {
