@@ -511,41 +511,32 @@ func respawnDelay(crashes int) time.Duration {
 	return min(d, maxBackoff)
 }
 
-// respawn replaces a worker that died unplanned, after delay.
+// respawn replaces a worker that died unplanned, after delay; a spawn
+// that fails is retried with the same backoff until the daemon stops.
 func (m *Master) respawn(p *proc, delay time.Duration) {
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-m.done:
-			return
-		}
-	}
-	m.mu.Lock()
-	stopping := m.stopping
-	m.mu.Unlock()
-	if stopping {
-		return
-	}
-	for attempt := 1; ; attempt++ {
+	for attempt := 1; m.pause(delay); attempt++ {
 		_, err := m.spawn(p.group, p.slot)
 		if err == nil {
 			return
 		}
-		wait := respawnDelay(attempt)
+		delay = respawnDelay(attempt)
 		m.log.Error("respawn failed: retrying", "group", p.group.Name, "slot", p.slot, "err", err,
-			"retry_in", wait.String())
+			"retry_in", delay.String())
+	}
+}
+
+// pause waits d and reports whether the daemon is still running then.
+func (m *Master) pause(d time.Duration) bool {
+	if d > 0 {
 		select {
-		case <-time.After(wait):
+		case <-time.After(d):
 		case <-m.done:
-			return
-		}
-		m.mu.Lock()
-		stopping := m.stopping
-		m.mu.Unlock()
-		if stopping {
-			return
+			return false
 		}
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return !m.stopping
 }
 
 // noteExitLocked raises the alarm when a group exits more than
