@@ -84,8 +84,8 @@ func (s *Server) serveMux(c net.Conn, log *slog.Logger) {
 	if !s.muxLogin(sess, log) {
 		return
 	}
-	s.users.Add(1)
-	defer s.users.Add(-1)
+	s.sessions().Add(1)
+	defer s.sessions().Add(-1)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -101,12 +101,25 @@ type Server struct {
 	// it.
 	lingerWait time.Duration
 
-	users atomic.Int64 // authenticated sessions open now, of both kinds
+	// Sessions, if set, counts the sessions of several servers together:
+	// a daemon serving its unix socket and its TCP port with two Servers
+	// shares one so that "N users" counts both. Nil means the server's own.
+	Sessions *atomic.Int64
+
+	users atomic.Int64 // the server's own count, when Sessions is nil
+}
+
+// sessions is the counter this server adds its sessions to.
+func (s *Server) sessions() *atomic.Int64 {
+	if s.Sessions != nil {
+		return s.Sessions
+	}
+	return &s.users
 }
 
 // Users reports how many sessions are open now and past the password
 // (line mode) or authenticated (yamux). `status` shows it as "N users".
-func (s *Server) Users() int { return int(s.users.Load()) }
+func (s *Server) Users() int { return int(s.sessions().Load()) }
 
 func (s *Server) logger() *slog.Logger {
 	if s.Logger != nil {
@@ -278,8 +291,8 @@ func (ss *session) run() {
 	// Count the session before greeting it, and uncount it before
 	// ServeConn closes the connection, so a client that has seen the
 	// greeting is counted and one that has seen EOF is not.
-	ss.srv.users.Add(1)
-	defer ss.srv.users.Add(-1)
+	ss.srv.sessions().Add(1)
+	defer ss.srv.sessions().Add(-1)
 	if !ss.write(greeting) {
 		return
 	}
@@ -332,7 +345,16 @@ func (ss *session) login() bool {
 		if !ss.write(passwordPrompt) {
 			return false
 		}
-		line, err := ss.readLine(true)
+		// A login has loginTimeout (or IdleTimeout, if shorter) to type
+		// the password: a connection must not sit at the prompt forever.
+		wait := loginTimeout
+		if idle := ss.srv.IdleTimeout; idle > 0 && idle < wait {
+			wait = idle
+		}
+		if err := ss.conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
+			ss.log.Debug("control: set read deadline", "err", err)
+		}
+		line, err := ss.nextLine()
 		if err != nil {
 			return false
 		}
@@ -350,6 +372,9 @@ func (ss *session) login() bool {
 		}
 	}
 }
+
+// loginTimeout is how long the password prompt waits for an answer.
+const loginTimeout = time.Minute
 
 // checkPassword reports, in constant time, whether got is the password.
 func (s *Server) checkPassword(got string) bool {

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -592,5 +593,20 @@ func TestServerSurvivesHandlerPanic(t *testing.T) {
 	c.send("reload\nquit\n")
 	if rest := c.rest(); rest != "reload started\n" {
 		t.Errorf("next session got %q", rest)
+	}
+}
+
+// Two servers of one daemon (its socket and its port) count their
+// sessions together when they share Sessions.
+func TestSharedSessionCount(t *testing.T) {
+	var shared atomic.Int64
+	a := &Server{Handler: &fakeHandler{}, Sessions: &shared}
+	b := &Server{Handler: &fakeHandler{}, Sessions: &shared}
+	ca := dial(t, startServer(t, a))
+	ca.expect(greeting)
+	cb := dial(t, startServer(t, b))
+	cb.expect(greeting)
+	if a.Users() != 2 || b.Users() != 2 {
+		t.Fatalf("users: %d and %d, want 2 and 2", a.Users(), b.Users())
 	}
 }

@@ -272,3 +272,45 @@ func TestWmctl(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchSeesANewSnapshotEveryInterval: watch streams share snapshots,
+// but each watcher still gets a fresh one every interval.
+func TestWatchSeesANewSnapshotEveryInterval(t *testing.T) {
+	d, _ := controlDaemon(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var clients []*ctlproto.Client
+	for range 3 {
+		c, err := ctlproto.Dial(ctx, "unix:"+d.dir+"/run/wmd.sock", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		clients = append(clients, c)
+	}
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var seen []time.Time
+			err := c.Watch(ctx, 200*time.Millisecond, func(st ctlproto.Status) error {
+				seen = append(seen, st.Now)
+				if len(seen) == 6 {
+					return errStop
+				}
+				return nil
+			})
+			if !errors.Is(err, errStop) {
+				t.Errorf("watcher %d: %v", i, err)
+				return
+			}
+			for j := 1; j < len(seen); j++ {
+				if !seen[j].After(seen[j-1]) {
+					t.Errorf("watcher %d: frame %d repeats the snapshot of frame %d (%v)", i, j, j-1, seen)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -68,7 +69,8 @@ type Master struct {
 	reloadGen     int // the reload running now, or the last one
 	reloadWaiters map[*reloadWaiter]struct{}
 
-	status statusCache
+	status       statusCache
+	controlUsers atomic.Int64 // control sessions on the socket and the port together
 
 	stopOnce  sync.Once
 	done      chan struct{} // closed when the stop has finished

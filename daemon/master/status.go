@@ -31,7 +31,7 @@ const statsTimeout = 500 * time.Millisecond
 type statusCache struct {
 	mu      sync.Mutex
 	last    ctlproto.Status
-	at      time.Time     // when last was gathered
+	at      time.Time     // when the gathering of last began
 	pending chan struct{} // closed when the snapshot being gathered is ready
 }
 
@@ -44,7 +44,11 @@ func (m *Master) Status() ctlproto.Status { return m.SharedStatus(0) }
 func (m *Master) SharedStatus(maxAge time.Duration) ctlproto.Status {
 	c := &m.status
 	c.mu.Lock()
-	if maxAge > 0 && !c.at.IsZero() && time.Since(c.at) < maxAge {
+	// A watcher's own next tick finds its last snapshot one interval old:
+	// reuse only what is younger than three quarters of maxAge, so that
+	// each watcher still sees a new snapshot every interval, and the
+	// others in between share it.
+	if maxAge > 0 && !c.at.IsZero() && time.Since(c.at) < maxAge*3/4 {
 		defer c.mu.Unlock()
 		return c.last
 	}
@@ -59,10 +63,11 @@ func (m *Master) SharedStatus(maxAge time.Duration) ctlproto.Status {
 	c.pending = done
 	c.mu.Unlock()
 
+	began := time.Now()
 	st := m.gatherStatus()
 
 	c.mu.Lock()
-	c.last, c.at, c.pending = st, time.Now(), nil
+	c.last, c.at, c.pending = st, began, nil
 	c.mu.Unlock()
 	close(done)
 	return st
@@ -253,7 +258,7 @@ func (m *Master) ServeControl(socketPath, tcpAddr, password string) error {
 			closeAll()
 			return fmt.Errorf("control socket %s: %w", socketPath, err)
 		}
-		local := &ctlproto.Server{Handler: m, Logger: m.log}
+		local := &ctlproto.Server{Handler: m, Logger: m.log, Sessions: &m.controlUsers}
 		go local.Serve(ln)
 	}
 	if tcpAddr != "" {
@@ -270,7 +275,7 @@ func (m *Master) ServeControl(socketPath, tcpAddr, password string) error {
 			return errors.New(msg)
 		}
 		lns = append(lns, ln)
-		remote := &ctlproto.Server{Handler: m, Password: password, Logger: m.log}
+		remote := &ctlproto.Server{Handler: m, Password: password, Logger: m.log, Sessions: &m.controlUsers}
 		go remote.Serve(ln)
 	}
 	go func() {
