@@ -7,18 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/wm-go/wm/ctlproto"
-	"github.com/wm-go/wm/daemon/config"
+	"github.com/wm-go/wm/internal/ctladdr"
 )
 
 // Exit codes, for scripts.
@@ -121,7 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		o.json = true // `wmctl status --json` means --json
 	}
 
-	addr, password, err := resolve(o, getenv)
+	addr, password, err := ctladdr.ResolveAddr(ctladdr.Flags{Dir: o.dir, DirSet: o.dirSet, Addr: o.addr, Password: o.password}, getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "wmctl: %v\n", err)
 		return exitUsage
@@ -149,158 +147,6 @@ func parseCommand(words []string) (ctlproto.Command, error) {
 // quote makes w one word for ParseCommand, whatever it holds.
 func quote(w string) string {
 	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
-}
-
-// resolve finds the daemon's address and the password to send.
-func resolve(o options, getenv func(string) string) (addr, password string, err error) {
-	password = o.password
-	if password == "" {
-		password = getenv("WM_PASSWORD")
-	}
-	switch {
-	case o.addr != "":
-		addr = o.addr
-	case getenv("WM_ADDR") != "" && !o.dirSet:
-		addr = getenv("WM_ADDR")
-	default:
-		g, err := loadGlobal(o.dir)
-		if err != nil {
-			return "", "", err
-		}
-		switch {
-		case g.ControlSocket != "":
-			addr = "unix:" + g.ControlSocket
-		case g.ControlAddress() != "":
-			addr = "tcp://" + dialable(g.ControlAddress())
-			if password == "" {
-				password = g.ControlPassword
-			}
-		default:
-			return "", "", fmt.Errorf("%s: control_socket and control_listen are both none: use --addr",
-				filepath.Join(o.dir, "wm.conf"))
-		}
-	}
-	if _, _, err := ctlproto.ParseAddr(addr); err != nil {
-		return "", "", err
-	}
-	return addr, password, nil
-}
-
-// loadGlobal reads the wm.conf settings of the config folder dir, with
-// the config package, as the daemon reads them. A folder without wm.conf
-// means the defaults, as for wmd.
-//
-// config.Load reads the whole folder, groups included, and wmctl does not
-// know which apps (and so which app keys) the daemon was built with. So
-// the groups are judged leniently (any app, any listen scheme), and when
-// only conf.d still fails to load, wm.conf itself being fine, the control
-// keys are read from wm.conf directly: a daemon may well be running with
-// a folder whose groups wmctl cannot judge.
-func loadGlobal(dir string) (config.Global, error) {
-	globalFile := filepath.Join(dir, "wm.conf")
-	if _, err := os.Stat(globalFile); errors.Is(err, fs.ErrNotExist) {
-		return config.DefaultGlobal(dir), nil
-	}
-	cfg, err := config.Load(dir, config.Validator{
-		Protocol: func(string) (string, bool) { return "tcp", true },
-	})
-	if err == nil {
-		return cfg.Global, nil
-	}
-	if blames(err, globalFile) {
-		return config.Global{}, fmt.Errorf("config %s (use --addr to name the daemon's address): %w", dir, err)
-	}
-	return readControlKeys(dir, globalFile)
-}
-
-// blames reports whether any of the problems in err, an errors.Join of
-// *config.Error from config.Load, is in file.
-func blames(err error, file string) bool {
-	errs := []error{err}
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = joined.Unwrap()
-	}
-	for _, e := range errs {
-		var ce *config.Error
-		if !errors.As(e, &ce) || ce.File == file {
-			return true
-		}
-	}
-	return false
-}
-
-// readControlKeys reads control_socket, control_listen and
-// control_password from a wm.conf that config.Load found no fault in
-// (see loadGlobal), over the defaults, with the meaning config.Load gives
-// them: none, off or "" turn an address off, and a relative socket path
-// is relative to dir. Its syntax is config's: "key = value" lines, ';'
-// and '#' comments, optional double quotes around the value.
-func readControlKeys(dir, file string) (config.Global, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return config.Global{}, fmt.Errorf("config %s: %w", dir, err)
-	}
-	absDir, err := filepath.Abs(dir)
-	if err != nil {
-		return config.Global{}, fmt.Errorf("config %s: %w", dir, err)
-	}
-	g := config.DefaultGlobal(absDir)
-	off := func(v string) bool {
-		switch strings.ToLower(v) {
-		case "", "none", "off":
-			return true
-		}
-		return false
-	}
-	for line := range strings.Lines(strings.TrimPrefix(string(data), "\ufeff")) {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == ';' || line[0] == '#' {
-			continue
-		}
-		key, value, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
-		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
-			value = value[1 : len(value)-1]
-		}
-		switch key {
-		case "control_socket":
-			switch {
-			case off(value):
-				g.ControlSocket = ""
-			case filepath.IsAbs(value):
-				g.ControlSocket = filepath.Clean(value)
-			default:
-				g.ControlSocket = filepath.Join(absDir, value)
-			}
-		case "control_listen":
-			if off(value) {
-				value = ""
-			}
-			g.ControlListen = value
-		case "control_password":
-			g.ControlPassword = value
-		}
-	}
-	return g, nil
-}
-
-// dialable turns a listen address into one to dial: a daemon listening on
-// every interface is reached on the loopback.
-func dialable(hostport string) string {
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return hostport
-	}
-	switch host {
-	case "", "0.0.0.0":
-		host = "127.0.0.1"
-	case "::":
-		host = "::1"
-	}
-	return net.JoinHostPort(host, port)
 }
 
 // execute connects and runs cmd, printing the answer.
