@@ -270,21 +270,22 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	return *m.Status, nil
 }
 
-// Reload starts a smooth reload of every group and returns once it has
-// started.
-func (c *Client) Reload(ctx context.Context) error {
-	_, err := c.one(ctx, CmdReload, MsgOK)
+// Reload starts a smooth reload of group, or of every group when group
+// is "", and returns once it has started.
+func (c *Client) Reload(ctx context.Context, group string) error {
+	_, err := c.one(ctx, Command{Name: CmdReload, Group: group}.String(), MsgOK)
 	return err
 }
 
-// ReloadWait starts a smooth reload, or joins the one already asked for,
-// and returns its outcome when every worker of it has been replaced. It
+// ReloadWait starts a smooth reload of group (every group when ""), or
+// joins the one already asked for, and returns its outcome when every
+// worker of it has been replaced. It
 // calls progress, if not nil, for each worker replaced, on the calling
 // goroutine. If ctx ends first, ReloadWait returns and the reload goes
 // on.
-func (c *Client) ReloadWait(ctx context.Context, progress func(ReloadEvent)) (ReloadResult, error) {
+func (c *Client) ReloadWait(ctx context.Context, group string, progress func(ReloadEvent)) (ReloadResult, error) {
 	var res *ReloadResult
-	line := Command{Name: CmdReload, Wait: true}.String()
+	line := Command{Name: CmdReload, Wait: true, Group: group}.String()
 	err := c.Do(ctx, line, func(m Message) error {
 		switch {
 		case m.Type == MsgReloadProgress && m.Event != nil:

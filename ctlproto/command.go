@@ -17,7 +17,7 @@ import (
 // Command names, as typed on the control port.
 const (
 	CmdStatus = "status" // show the GLOBAL STATUS / PROCESS STATUS tables
-	CmdReload = "reload" // smooth restart of every worker group (--wait: until done)
+	CmdReload = "reload" // smooth restart of every worker group, or of one (--wait: until done)
 	CmdKill   = "kill"   // smooth restart of one worker
 	CmdStop   = "stop"   // graceful stop of the whole daemon
 	CmdQuit   = "quit"   // end the session
@@ -61,7 +61,8 @@ type Command struct {
 	Lines int
 	// Follow keeps the tail open, streaming new lines (tail -f).
 	Follow bool
-	// Group restricts tail to one worker group; "" means every group.
+	// Group restricts tail and reload to one worker group; "" means
+	// every group.
 	Group string
 	// Interval is the refresh period of watch; DefaultWatchInterval if not
 	// given.
@@ -72,7 +73,7 @@ type Command struct {
 // `help` lists them.
 var commandHelp = []HelpEntry{
 	{CmdStatus, "status [--json]", "show the daemon's status tables (--json: one JSON line)"},
-	{CmdReload, "reload [--wait]", "smoothly restart every worker group (--wait: until it is done)"},
+	{CmdReload, "reload [--wait] [GROUP]", "smoothly restart every worker group, or GROUP (--wait: until it is done)"},
 	{CmdKill, "kill PID", "smoothly restart the worker process PID"},
 	{CmdStop, "stop", "stop the daemon gracefully (ends this session)"},
 	{CmdQuit, "quit", "end this session"},
@@ -160,11 +161,21 @@ func parseStatus(args []string) (Command, error) {
 
 func parseReload(args []string) (Command, error) {
 	c := Command{Name: CmdReload}
+	groupSet := false
+	flags := true
 	for _, a := range args {
-		if a != "--wait" {
-			return Command{}, fmt.Errorf("reload: unexpected argument %q: the only flag is --wait", clip(a, 40))
+		switch {
+		case flags && a == "--":
+			flags = false
+		case flags && a == "--wait":
+			c.Wait = true
+		case flags && strings.HasPrefix(a, "-") && a != "-":
+			return Command{}, fmt.Errorf("reload: unknown flag %q: the only flag is --wait", clip(a, 40))
+		case groupSet:
+			return Command{}, errors.New("reload: want at most one GROUP")
+		default:
+			c.Group, groupSet = a, true
 		}
-		c.Wait = true
 	}
 	return c, nil
 }
@@ -268,6 +279,7 @@ func (c Command) String() string {
 		if c.Wait {
 			b.WriteString(" --wait")
 		}
+		writeGroup(&b, c.Group)
 	case CmdKill:
 		fmt.Fprintf(&b, " %d", c.PID)
 	case CmdTail:
@@ -277,13 +289,7 @@ func (c Command) String() string {
 		if c.Follow {
 			b.WriteString(" -f")
 		}
-		if c.Group != "" {
-			if strings.HasPrefix(c.Group, "-") {
-				b.WriteString(" --")
-			}
-			b.WriteString(" ")
-			b.WriteString(shellQuote(c.Group))
-		}
+		writeGroup(&b, c.Group)
 	case CmdWatch:
 		if c.Interval != DefaultWatchInterval {
 			b.WriteString(" ")
@@ -291,6 +297,19 @@ func (c Command) String() string {
 		}
 	}
 	return b.String()
+}
+
+// writeGroup appends the GROUP argument of tail and reload, if any, after
+// "--" when it would otherwise read as a flag.
+func writeGroup(b *strings.Builder, group string) {
+	if group == "" {
+		return
+	}
+	if strings.HasPrefix(group, "-") {
+		b.WriteString(" --")
+	}
+	b.WriteString(" ")
+	b.WriteString(shellQuote(group))
 }
 
 // shellQuote returns s as one shell word: unchanged when it is made only

@@ -41,6 +41,8 @@
 //	replaced Echo pid 1235 -> 1301 (1/2)
 //	replaced Echo pid 1236 -> 1302 (2/2)
 //	reload done: 2 replaced in 1.204s
+//	reload Chat
+//	reload of Chat started
 //	quit
 //
 // There is no prompt after a reply, so a script can pipe commands in and
@@ -88,8 +90,8 @@
 // The answer to each command:
 //
 //	status [--json]         one "status" message
-//	reload                  "ok" ("reload started") or "error"
-//	reload --wait           a "reload_progress" message per worker, then "reload_done"; or "error"
+//	reload [GROUP]          "ok" ("reload started") or "error" (such as an unknown group)
+//	reload --wait [GROUP]   a "reload_progress" message per worker, then "reload_done"; or "error"
 //	kill PID                "ok" ("kill PID: replacing") or "error"
 //	stop                    "ok" ("stopping"); the daemon closes the session as it exits
 //	quit                    "ok" ("bye"); the client closes the session itself

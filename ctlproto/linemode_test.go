@@ -20,6 +20,7 @@ func TestLineGolden(t *testing.T) {
 	}{
 		{name: "line_tail", in: "tail\ntail -n 2\ntail web\ntail -n 0\ntail nosuchgroup\nquit\n"},
 		{name: "line_reload_wait", in: "reload --wait\nquit\n"},
+		{name: "line_reload_group", in: "reload web\nreload --wait web\nreload nosuchgroup\nreload --wait nosuchgroup\nquit\n"},
 		{name: "line_reload_wait_failed", in: "reload --wait\nstatus --json\nquit\n", failPID: 202},
 	}
 	for _, tt := range tests {
@@ -100,8 +101,8 @@ type waitSpy struct {
 	returned chan<- error
 }
 
-func (w *waitSpy) ReloadWait(ctx context.Context, progress func(ReloadEvent)) (ReloadResult, error) {
-	res, err := w.fakeHandler.ReloadWait(ctx, progress)
+func (w *waitSpy) ReloadWait(ctx context.Context, group string, progress func(ReloadEvent)) (ReloadResult, error) {
+	res, err := w.fakeHandler.ReloadWait(ctx, group, progress)
 	w.returned <- err
 	return res, err
 }

@@ -177,7 +177,7 @@ func TestMuxWireGolden(t *testing.T) {
 	var b bytes.Buffer
 	for _, line := range []string{
 		"status", "status --json", "reload", "kill 201", "kill 99", "help", "tail -n 2", "tail -n 1 api",
-		"reload --wait", "frobnicate", "watch 1ms", "", "quit", "stop",
+		"reload --wait", "reload --wait api", "reload nosuchgroup", "frobnicate", "watch 1ms", "", "quit", "stop",
 	} {
 		fmt.Fprintf(&b, "> %s\n%s", line, exchange(t, sess, line))
 	}
@@ -193,7 +193,7 @@ func TestClientCommands(t *testing.T) {
 	if err != nil || st.Users != 1 || len(st.Processes) != 4 || st.Version != "0.3.0" {
 		t.Errorf("Status = %+v, %v", st, err)
 	}
-	if err := c.Reload(ctx); err != nil {
+	if err := c.Reload(ctx, ""); err != nil {
 		t.Errorf("Reload: %v", err)
 	}
 	if err := c.Kill(ctx, 201); err != nil {
@@ -279,7 +279,7 @@ func TestClientReloadWait(t *testing.T) {
 			h := &fakeHandler{status: drainingSample(), failPID: tt.failPID, reloadErr: tt.reloadErr}
 			c := dialClient(t, startServer(t, &Server{Handler: h}), "")
 			var events []ReloadEvent
-			res, err := c.ReloadWait(t.Context(), func(ev ReloadEvent) { events = append(events, ev) })
+			res, err := c.ReloadWait(t.Context(), "", func(ev ReloadEvent) { events = append(events, ev) })
 			if tt.wantErr != "" {
 				var re *RemoteError
 				if !errors.As(err, &re) || re.Reason != tt.wantErr {
@@ -340,7 +340,7 @@ func TestMuxConcurrentStreams(t *testing.T) {
 	<-h.following
 
 	var events []ReloadEvent
-	res, err := c.ReloadWait(ctx, func(ev ReloadEvent) { events = append(events, ev) })
+	res, err := c.ReloadWait(ctx, "", func(ev ReloadEvent) { events = append(events, ev) })
 	if err != nil || res.Replaced != 4 || len(events) != 4 {
 		t.Fatalf("ReloadWait = %+v, %v, %d events", res, err, len(events))
 	}

@@ -26,20 +26,21 @@ type Handler interface {
 	// Status returns a snapshot of the daemon. The server fills in Users
 	// itself.
 	Status() Status
-	// Reload starts a smooth reload of every group; it returns once the
-	// reload has started, not when it is done.
-	Reload() error
+	// Reload starts a smooth reload of group, or of every group when group
+	// is ""; it returns once the reload has started, not when it is done,
+	// and an error if there is no such group.
+	Reload(group string) error
 	// Kill starts a smooth restart of one worker; it returns an error if
 	// pid is not one of the daemon's workers.
 	Kill(pid int) error
 	// Stop starts a graceful stop of the whole daemon.
 	Stop() error
-	// ReloadWait starts a smooth reload, or joins the one already asked
-	// for, and returns when every worker of it has been replaced, calling
-	// progress (from another goroutine, never concurrently) for each
-	// worker replaced. If ctx ends first it returns ctx's error; the
-	// reload itself goes on.
-	ReloadWait(ctx context.Context, progress func(ReloadEvent)) (ReloadResult, error)
+	// ReloadWait starts a smooth reload of group (every group when ""), or
+	// joins the one already asked for, and returns when every worker of it
+	// has been replaced, calling progress (from another goroutine, never
+	// concurrently) for each worker replaced. If ctx ends first it returns
+	// ctx's error; the reload itself goes on.
+	ReloadWait(ctx context.Context, group string, progress func(ReloadEvent)) (ReloadResult, error)
 	// Logs returns up to n of the most recent log lines (of group, or of
 	// all when group is ""), oldest first, and, when follow is true, a
 	// channel of lines written after them that stays open until ctx is
@@ -327,7 +328,7 @@ func (ss *session) run() {
 			line, ok = ss.tailFollow(cmd)
 			pending = true
 		case cmd.Name == CmdReload && cmd.Wait:
-			line, ok = ss.reloadWait()
+			line, ok = ss.reloadWait(cmd.Group)
 			pending = true
 		default:
 			ok = ss.exec(cmd)
@@ -488,9 +489,12 @@ func (s *Server) act(cmd Command, log *slog.Logger) (string, error) {
 	h := s.Handler
 	switch cmd.Name {
 	case CmdReload:
-		log.Info("control: reload requested")
-		if err := h.Reload(); err != nil {
+		log.Info("control: reload requested", "group", cmd.Group)
+		if err := h.Reload(cmd.Group); err != nil {
 			return "", fmt.Errorf("reload: %w", err)
+		}
+		if cmd.Group != "" {
+			return "reload of " + oneLine(cmd.Group) + " started", nil
 		}
 		return "reload started", nil
 	case CmdKill:
@@ -663,13 +667,13 @@ func (ss *session) tailFollow(cmd Command) (string, bool) {
 // reloadWait runs a reload to its end, writing one line per worker
 // replaced and then the outcome. The client's next line waits until it
 // is done; a client that hangs up stops the waiting, not the reload.
-func (ss *session) reloadWait() (string, bool) {
+func (ss *session) reloadWait(group string) (string, bool) {
 	return ss.follow(false, func(ctx context.Context) bool {
-		ss.log.Info("control: reload requested", "wait", true)
+		ss.log.Info("control: reload requested", "group", group, "wait", true)
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		var failed atomic.Bool
-		res, err := ss.srv.Handler.ReloadWait(ctx, func(ev ReloadEvent) {
+		res, err := ss.srv.Handler.ReloadWait(ctx, group, func(ev ReloadEvent) {
 			if !ss.write(ev.String() + "\n") {
 				failed.Store(true)
 				cancel()

@@ -25,14 +25,15 @@ import (
 // ...), which Status then shows, and logs a line for each, which Logs
 // followers see.
 type fakeHandler struct {
-	mu        sync.Mutex
-	status    Status
-	reloads   int
-	stops     int
-	killed    []int
-	reloadErr error
-	panicky   bool
-	nextPID   int
+	mu          sync.Mutex
+	status      Status
+	reloads     int
+	reloadGroup string // the group of the last reload, "" for all
+	stops       int
+	killed      []int
+	reloadErr   error
+	panicky     bool
+	nextPID     int
 	// failPID is a worker ReloadWait fails to replace.
 	failPID int
 	// reloadGate, if not nil, is received from before each worker of
@@ -54,28 +55,48 @@ func (h *fakeHandler) Status() Status {
 	return h.status
 }
 
-func (h *fakeHandler) Reload() error {
+func (h *fakeHandler) Reload(group string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.reloadErr != nil {
 		return h.reloadErr
 	}
+	if err := h.checkGroupLocked(group); err != nil {
+		return err
+	}
 	h.reloads++
+	h.reloadGroup = group
 	return nil
+}
+
+// checkGroupLocked fails, as the master does, for a group with no
+// process.
+func (h *fakeHandler) checkGroupLocked(group string) error {
+	if group == "" || slices.ContainsFunc(h.status.Processes, func(p ProcessStatus) bool { return p.Group == group }) {
+		return nil
+	}
+	return fmt.Errorf("no group %q", group)
 }
 
 // fakeTook is how long every fake reload takes, for golden files.
 const fakeTook = 1234567 * time.Microsecond
 
-func (h *fakeHandler) ReloadWait(ctx context.Context, progress func(ReloadEvent)) (ReloadResult, error) {
+func (h *fakeHandler) ReloadWait(ctx context.Context, group string, progress func(ReloadEvent)) (ReloadResult, error) {
 	h.mu.Lock()
 	if h.reloadErr != nil {
 		h.mu.Unlock()
 		return ReloadResult{}, h.reloadErr
 	}
+	if err := h.checkGroupLocked(group); err != nil {
+		h.mu.Unlock()
+		return ReloadResult{}, err
+	}
 	h.reloads++
+	h.reloadGroup = group
 	h.status.Processes = slices.Clone(h.status.Processes) // the test's sample is not ours
-	procs := slices.Clone(h.status.Processes)
+	procs := slices.DeleteFunc(slices.Clone(h.status.Processes), func(p ProcessStatus) bool {
+		return group != "" && p.Group != group
+	})
 	h.mu.Unlock()
 
 	res := ReloadResult{Took: fakeTook}

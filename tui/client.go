@@ -20,9 +20,9 @@ type Client interface {
 	// Tail calls fn with up to n recent log lines of group ("" for every
 	// group), then, with follow, with every new line until ctx ends.
 	Tail(ctx context.Context, n int, group string, follow bool, fn func(ctlproto.LogLine) error) error
-	// ReloadWait runs a smooth reload of every group, calling progress
-	// for each worker replaced, and returns its outcome.
-	ReloadWait(ctx context.Context, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error)
+	// ReloadWait runs a smooth reload of group (of every group when ""),
+	// calling progress for each worker replaced, and returns its outcome.
+	ReloadWait(ctx context.Context, group string, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error)
 	// Kill starts a safe restart of one worker.
 	Kill(ctx context.Context, pid int) error
 	// Stop starts a graceful stop of the daemon.

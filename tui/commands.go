@@ -164,11 +164,11 @@ func tail(ctx context.Context, send func(tea.Msg), c Client, n int, group string
 	}
 }
 
-// reload runs `reload --wait` for job id, sending each worker replaced
-// and then the outcome.
-func reload(ctx context.Context, send func(tea.Msg), c Client, job int) tea.Cmd {
+// reload runs `reload --wait [group]` for job id, sending each worker
+// replaced and then the outcome.
+func reload(ctx context.Context, send func(tea.Msg), c Client, group string, job int) tea.Cmd {
 	return func() tea.Msg {
-		res, err := c.ReloadWait(ctx, func(ev ctlproto.ReloadEvent) {
+		res, err := c.ReloadWait(ctx, group, func(ev ctlproto.ReloadEvent) {
 			send(reloadProgressMsg{job: job, ev: ev})
 		})
 		send(reloadDoneMsg{job: job, res: res, err: err})

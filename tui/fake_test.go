@@ -165,8 +165,8 @@ func (s *fakeSession) Tail(ctx context.Context, n int, group string, follow bool
 	}
 }
 
-func (s *fakeSession) ReloadWait(ctx context.Context, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
-	s.d.record("reload --wait")
+func (s *fakeSession) ReloadWait(ctx context.Context, group string, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
+	s.d.record(ctlproto.Command{Name: ctlproto.CmdReload, Wait: true, Group: group}.String())
 	s.d.mu.Lock()
 	events, res := slices.Clone(s.d.events), s.d.result
 	s.d.mu.Unlock()

@@ -231,30 +231,29 @@ type errString string
 
 func (e errString) Error() string { return string(e) }
 
-// R reloads one group: each worker killed in turn, the next once the
-// previous is replaced.
+// R reloads the selected row's group with reload --wait GROUP, and
+// shows its progress like r.
 func TestReloadGroup(t *testing.T) {
 	h := started(t, 120, 40, Options{})
+	h.d.gate = make(chan struct{})
+	h.d.events = []ctlproto.ReloadEvent{
+		{Group: "Echo", OldPID: 201, NewPID: 211, Replaced: 1, Total: 2},
+		{Group: "Echo", OldPID: 202, NewPID: 212, Replaced: 2, Total: 2},
+	}
+	h.d.result = ctlproto.ReloadResult{Replaced: 2, Took: 2 * time.Second}
 	h.keys("R")
 	if got := h.statusLine(); got != "Smoothly reload group Echo, one worker at a time (2 workers)? [y/N]" {
 		t.Errorf("status line %q", got)
 	}
 	h.keys("y")
-	h.untilCalled("kill 201")
-	st := frame2()
-	st.Now = st.Now.Add(time.Second)
-	st.Processes[0].PID = 211
-	h.frame(st)
-	h.untilCalled("kill 202")
-	h.untilScreen("reload Echo: replacing 202… (1/2 replaced)")
-	st.Now = st.Now.Add(time.Second)
-	st.Processes[1].PID = 212
-	h.frame(st)
-	if got := h.statusLine(); got != "reload Echo done: 2 replaced in 2s" {
-		t.Errorf("status line %q", got)
-	}
-	if calls := h.d.called(); slices.Contains(calls, "kill 301") || slices.Contains(calls, "reload --wait") {
-		t.Errorf("a group reload touched more than its group: %q", calls)
+	h.untilCalled("reload --wait Echo")
+	h.d.gate <- struct{}{}
+	h.untilScreen("reload Echo: replaced 1/2 · Echo 201 → 211")
+	h.d.gate <- struct{}{}
+	h.untilScreen("reload done: 2 replaced in 2s")
+	if calls := h.d.called(); slices.ContainsFunc(calls, func(c string) bool { return strings.HasPrefix(c, "kill") }) ||
+		slices.Contains(calls, "reload --wait") {
+		t.Errorf("a group reload sent more than reload --wait Echo: %q", calls)
 	}
 }
 

@@ -107,20 +107,20 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		ev := msg.ev
-		m.job.done = ev.Replaced
 		if ev.Err != "" {
-			m.note = note{fmt.Sprintf("reload: %s pid %d failed: %s (%d/%d)", oneLine(ev.Group), ev.OldPID, oneLine(ev.Err), ev.Replaced, ev.Total), noteWarn}
+			m.note = note{fmt.Sprintf("%s: %s pid %d failed: %s (%d/%d)", m.job.label, oneLine(ev.Group), ev.OldPID, oneLine(ev.Err), ev.Replaced, ev.Total), noteWarn}
 		} else {
-			m.note = note{fmt.Sprintf("reload: replaced %d/%d · %s %d → %d", ev.Replaced, ev.Total, oneLine(ev.Group), ev.OldPID, ev.NewPID), noteInfo}
+			m.note = note{fmt.Sprintf("%s: replaced %d/%d · %s %d → %d", m.job.label, ev.Replaced, ev.Total, oneLine(ev.Group), ev.OldPID, ev.NewPID), noteInfo}
 		}
 	case reloadDoneMsg:
 		if m.job == nil || m.job.id != msg.job {
 			return nil
 		}
+		label := m.job.label
 		m.job = nil
 		switch {
 		case msg.err != nil:
-			m.note = note{"reload: " + reason(msg.err), noteBad}
+			m.note = note{label + ": " + reason(msg.err), noteBad}
 		case msg.res.Failed > 0:
 			m.note = note{msg.res.String(), noteBad}
 		default:
@@ -136,7 +136,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		m.job.sent = true
-		m.note = note{m.job.progress(fmt.Sprintf("replacing %d…", msg.pid)), noteInfo}
+		m.note = note{fmt.Sprintf("%s: replacing %d…", m.job.label, msg.pid), noteInfo}
 	case stopDoneMsg:
 		if m.job == nil || m.job.id != msg.job {
 			return nil
@@ -338,15 +338,14 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.note = note{"R: select a group or one of its workers first", noteWarn}
 			return nil
 		}
-		var targets []target
+		n := 0
 		for _, p := range m.status.Processes {
 			if p.Group == g && p.State != ctlproto.StateDraining {
-				targets = append(targets, target{group: p.Group, slot: p.Slot, pid: p.PID})
+				n++
 			}
 		}
-		slices.SortFunc(targets, func(a, b target) int { return a.slot - b.slot })
-		m.ask(&confirmation{kind: jobGroupReload, name: "reload " + g, group: g, targets: targets,
-			prompt: fmt.Sprintf("Smoothly reload group %s, one worker at a time (%d workers)?", oneLine(g), len(targets))})
+		m.ask(&confirmation{kind: jobReload, name: "reload " + g, group: g,
+			prompt: fmt.Sprintf("Smoothly reload group %s, one worker at a time (%d workers)?", oneLine(g), n)})
 	case key.Matches(msg, k.Kill):
 		p := m.selectedProc()
 		if p == nil {
@@ -354,8 +353,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		m.ask(&confirmation{kind: jobKill, name: "kill " + strconv.Itoa(p.PID),
-			targets: []target{{group: p.Group, slot: p.Slot, pid: p.PID}},
-			prompt:  fmt.Sprintf("Safely restart worker %d (%s #%d)?", p.PID, oneLine(p.Group), p.Slot)})
+			target: target{group: p.Group, slot: p.Slot, pid: p.PID},
+			prompt: fmt.Sprintf("Safely restart worker %d (%s #%d)?", p.PID, oneLine(p.Group), p.Slot)})
 	case key.Matches(msg, k.Stop):
 		m.ask(&confirmation{kind: jobStop, name: "stop",
 			prompt: "Stop the daemon? Every worker exits; wmtop waits for it to come back."})
@@ -557,13 +556,12 @@ func (m *Model) edit(msg tea.KeyPressMsg) {
 type jobKind int
 
 const (
-	jobReload      jobKind = iota // reload --wait of every group
-	jobGroupReload                // kill of each worker of a group, one after the other
-	jobKill                       // kill of one worker
-	jobStop                       // stop
+	jobReload jobKind = iota // reload --wait of every group, or of one
+	jobKill                  // kill of one worker
+	jobStop                  // stop
 )
 
-// target is a worker an action replaces: it is done when pid is gone and
+// target is a worker a kill replaces: it is done when pid is gone and
 // another process runs in its group and slot.
 type target struct {
 	group string
@@ -573,38 +571,26 @@ type target struct {
 
 // confirmation is an action waiting for y.
 type confirmation struct {
-	kind    jobKind
-	name    string // for the status line: "reload", "kill 123"
-	prompt  string
-	group   string
-	targets []target
+	kind   jobKind
+	name   string // for the status line: "reload", "kill 123"
+	prompt string
+	group  string // reload: the group, "" for all
+	target target // kill
 }
 
 // job is the action under way.
 type job struct {
-	id      int
-	kind    jobKind
-	label   string
-	group   string
-	targets []target
-	current int       // the target being replaced (kills)
-	sent    bool      // its kill was accepted; now we watch frames
-	done    int       // workers replaced so far
-	began   time.Time // daemon time, from the frames
-	since   time.Time // daemon time the current kill was sent
+	id     int
+	kind   jobKind
+	label  string
+	target target    // kill
+	sent   bool      // the kill was accepted; now we watch frames
+	since  time.Time // daemon time the kill was sent
 }
 
-// stepTimeout is how long (in daemon time) a killed worker may take to
+// killTimeout is how long (in daemon time) a killed worker may take to
 // be replaced before wmtop gives up waiting and says so.
-const stepTimeout = 2 * time.Minute
-
-// progress prefixes what a group reload or kill is doing now.
-func (j *job) progress(what string) string {
-	if j.kind == jobGroupReload {
-		return fmt.Sprintf("%s: %s (%d/%d replaced)", j.label, what, j.done, len(j.targets))
-	}
-	return j.label + ": " + what
-}
+const killTimeout = 2 * time.Minute
 
 // ask shows a confirmation question.
 func (m *Model) ask(c *confirmation) {
@@ -614,10 +600,6 @@ func (m *Model) ask(c *confirmation) {
 	}
 	if m.conn != connected {
 		m.note = note{c.name + ": not connected", noteBad}
-		return
-	}
-	if (c.kind == jobGroupReload || c.kind == jobKill) && len(c.targets) == 0 {
-		m.note = note{c.name + ": no worker to restart", noteWarn}
 		return
 	}
 	m.confirm = c
@@ -630,34 +612,32 @@ func (m *Model) start(c *confirmation) tea.Cmd {
 		return nil
 	}
 	m.jobID++
-	j := &job{id: m.jobID, kind: c.kind, label: c.name, group: c.group, targets: c.targets}
+	j := &job{id: m.jobID, kind: c.kind, label: c.name, target: c.target}
 	if m.status != nil {
-		j.began, j.since = m.status.Now, m.status.Now
+		j.since = m.status.Now
 	}
 	m.job = j
 	switch c.kind {
 	case jobReload:
-		m.note = note{"reload: started, waiting for the first worker…", noteInfo}
-		return reload(m.session, sender(m.ctx, m.events), m.client, j.id)
+		m.note = note{j.label + ": started, waiting for the first worker…", noteInfo}
+		return reload(m.session, sender(m.ctx, m.events), m.client, c.group, j.id)
 	case jobStop:
 		m.note = note{"stop: asking the daemon…", noteInfo}
 		return stop(m.session, m.client, j.id)
 	default:
-		t := j.targets[0]
-		m.note = note{j.progress(fmt.Sprintf("asking to replace %d…", t.pid)), noteInfo}
-		return kill(m.session, m.client, j.id, t.pid)
+		m.note = note{fmt.Sprintf("%s: asking to replace %d…", j.label, j.target.pid), noteInfo}
+		return kill(m.session, m.client, j.id, j.target.pid)
 	}
 }
 
-// advanceJob follows a kill or group reload through the frames: once the
-// killed pid is gone and its slot runs a new process, the worker is
-// replaced, and a group reload kills the next one.
+// advanceJob follows a kill through the frames: once the killed pid is
+// gone and its slot runs a new process, the worker is replaced.
 func (m *Model) advanceJob(st *ctlproto.Status) tea.Cmd {
 	j := m.job
-	if j == nil || !j.sent || (j.kind != jobKill && j.kind != jobGroupReload) {
+	if j == nil || !j.sent || j.kind != jobKill {
 		return nil
 	}
-	t := j.targets[j.current]
+	t := j.target
 	newPID := 0
 	for _, p := range st.Processes {
 		if p.PID == t.pid {
@@ -669,30 +649,15 @@ func (m *Model) advanceJob(st *ctlproto.Status) tea.Cmd {
 		}
 	}
 	if newPID == 0 {
-		if st.Now.Sub(j.since) > stepTimeout {
-			m.note = note{j.progress(fmt.Sprintf("worker %d was not replaced within %s; giving up", t.pid, stepTimeout)), noteBad}
+		if st.Now.Sub(j.since) > killTimeout {
+			m.note = note{fmt.Sprintf("%s: worker %d was not replaced within %s; giving up", j.label, t.pid, killTimeout), noteBad}
 			m.job = nil
 		}
 		return nil
 	}
-	j.done++
-	if j.kind == jobKill {
-		m.note = note{fmt.Sprintf("%s: worker %d replaced by %d (%s #%d)", j.label, t.pid, newPID, oneLine(t.group), t.slot), noteOK}
-		m.job = nil
-		return nil
-	}
-	if j.current+1 == len(j.targets) {
-		took := st.Now.Sub(j.began).Round(100 * time.Millisecond)
-		m.note = note{fmt.Sprintf("%s done: %d replaced in %s", j.label, j.done, took), noteOK}
-		m.job = nil
-		return nil
-	}
-	j.current++
-	j.sent = false
-	j.since = st.Now
-	next := j.targets[j.current]
-	m.note = note{j.progress(fmt.Sprintf("%d → %d; asking to replace %d…", t.pid, newPID, next.pid)), noteInfo}
-	return kill(m.session, m.client, j.id, next.pid)
+	m.note = note{fmt.Sprintf("%s: worker %d replaced by %d (%s #%d)", j.label, t.pid, newPID, oneLine(t.group), t.slot), noteOK}
+	m.job = nil
+	return nil
 }
 
 // The table's derived state.

@@ -52,7 +52,7 @@ func (h *fakeHandler) Status() ctlproto.Status {
 	return st
 }
 
-func (h *fakeHandler) Reload() error { return nil }
+func (h *fakeHandler) Reload(string) error { return nil }
 
 func (h *fakeHandler) Kill(pid int) error {
 	h.mu.Lock()
@@ -71,7 +71,7 @@ func (h *fakeHandler) Stop() error {
 	return nil
 }
 
-func (h *fakeHandler) ReloadWait(ctx context.Context, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
+func (h *fakeHandler) ReloadWait(ctx context.Context, group string, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
 	if h.hang {
 		<-ctx.Done()
 		return ctlproto.ReloadResult{}, ctx.Err()
@@ -253,7 +253,7 @@ func TestRunUsage(t *testing.T) {
 		{"--addr", addr, "frobnicate"},
 		{"--addr", addr, "kill"},
 		{"--addr", addr, "kill", "abc"},
-		{"--addr", addr, "reload", "now"},
+		{"--addr", addr, "reload", "--now"},
 		{"--addr", addr, "tail", "-x"},
 		{"--addr", addr, "watch", "1ms"},
 		{"--addr", addr, "quit"},

@@ -91,7 +91,7 @@ func TestYamuxWatchTailAndReloadOnOneConnection(t *testing.T) {
 	}()
 	// Stream 3, on the same session: reload --wait.
 	var events []ctlproto.ReloadEvent
-	res, err := c.ReloadWait(ctx, func(ev ctlproto.ReloadEvent) { events = append(events, ev) })
+	res, err := c.ReloadWait(ctx, "", func(ev ctlproto.ReloadEvent) { events = append(events, ev) })
 	if err != nil {
 		t.Fatalf("reload --wait: %v", err)
 	}
@@ -313,4 +313,57 @@ func TestWatchSeesANewSnapshotEveryInterval(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// reload GROUP replaces that group's workers and leaves the others
+// running; a group the daemon does not have is an error, not a reload.
+func TestReloadOneGroup(t *testing.T) {
+	d := newDaemon(t, "", map[string]string{
+		"Echo":  echoGroup,
+		"Other": "app = Echo\nlisten = text://127.0.0.1:{port}\n",
+	})
+	d.start()
+	echoBefore, otherBefore := d.pids("Echo"), d.pids("Other")
+
+	out, err := exec.Command(wmctl(t), "-c", d.dir, "reload", "--wait", "Echo").CombinedOutput()
+	if err != nil {
+		t.Fatalf("wmctl reload --wait Echo: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "reload done: 2 replaced") || strings.Contains(string(out), "Other") {
+		t.Errorf("wmctl reload --wait Echo said:\n%s", out)
+	}
+	for _, pid := range d.pids("Echo") {
+		if slices.Contains(echoBefore, pid) {
+			t.Errorf("Echo pid %d survived its group's reload (before: %v)", pid, echoBefore)
+		}
+	}
+	if got := d.pids("Other"); !slices.Equal(got, otherBefore) {
+		t.Errorf("Other's workers changed from %v to %v on a reload of Echo", otherBefore, got)
+	}
+
+	// Two group reloads asked for at once: the second joins the next
+	// reload, and each returns once its own group is replaced.
+	echoBefore, otherBefore = d.pids("Echo"), d.pids("Other")
+	var wg sync.WaitGroup
+	for _, group := range []string{"Echo", "Other"} {
+		wg.Go(func() {
+			if out, err := exec.Command(wmctl(t), "-c", d.dir, "reload", "--wait", group).CombinedOutput(); err != nil {
+				t.Errorf("wmctl reload --wait %s: %v\n%s", group, err, out)
+			}
+		})
+	}
+	wg.Wait()
+	for group, before := range map[string][]int{"Echo": echoBefore, "Other": otherBefore} {
+		for _, pid := range d.pids(group) {
+			if slices.Contains(before, pid) {
+				t.Errorf("%s pid %d survived a reload of its group (before: %v)", group, pid, before)
+			}
+		}
+	}
+
+	out, err = exec.Command(wmctl(t), "-c", d.dir, "reload", "Nope").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), `no group "Nope"`) {
+		t.Errorf("wmctl reload Nope: %v\n%s", err, out)
+	}
 }

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/wm-go/wm/ctlproto"
 )
 
@@ -643,4 +645,41 @@ func TestStatusShowsDrainingWorker(t *testing.T) {
 	eventually(t, 10*time.Second, "the reload to finish", func() bool {
 		return strings.Contains(d.log(), "reload finished")
 	})
+}
+
+// Workers run under their group's sched_policy, every thread of them,
+// while the master keeps its own.
+func TestWorkersRunUnderSchedPolicy(t *testing.T) {
+	d := newDaemon(t, "", map[string]string{
+		"Echo":  echoGroup, // the default: batch
+		"Plain": "app = Echo\nlisten = text://127.0.0.1:{port}\nsched_policy = normal\n",
+	})
+	d.start()
+	check := func(what string, pid int, want uint32) {
+		t.Helper()
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tasks) < 2 {
+			t.Fatalf("%s (pid %d) has %d threads; a Go process has several", what, pid, len(tasks))
+		}
+		for _, task := range tasks {
+			tid, _ := strconv.Atoi(task.Name())
+			attr, err := unix.SchedGetAttr(tid, 0)
+			if err != nil {
+				t.Fatalf("%s thread %d: %v", what, tid, err)
+			}
+			if attr.Policy != want {
+				t.Errorf("%s (pid %d) thread %d: policy %d, want %d", what, pid, tid, attr.Policy, want)
+			}
+		}
+	}
+	for _, pid := range d.pids("Echo") {
+		check("Echo worker", pid, unix.SCHED_BATCH)
+	}
+	for _, pid := range d.pids("Plain") {
+		check("Plain worker", pid, unix.SCHED_NORMAL)
+	}
+	check("master", d.masterPID(), unix.SCHED_NORMAL)
 }

@@ -17,10 +17,10 @@ import (
 type stub struct{}
 
 func (stub) Status() ctlproto.Status { return ctlproto.Status{} }
-func (stub) Reload() error           { return nil }
+func (stub) Reload(string) error     { return nil }
 func (stub) Kill(int) error          { return nil }
 func (stub) Stop() error             { return nil }
-func (stub) ReloadWait(context.Context, func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
+func (stub) ReloadWait(context.Context, string, func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
 	return ctlproto.ReloadResult{}, nil
 }
 func (stub) Logs(context.Context, int, string, bool) ([]ctlproto.LogLine, <-chan ctlproto.LogLine) {

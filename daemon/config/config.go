@@ -60,6 +60,9 @@ type Group struct {
 	MaxRequests          uint64 // max_requests: replace a worker after this many requests; 0 means never
 	PersistentConnection bool   // persistent_connection (default 1): 0 closes each connection after one reply
 	Backlog              int    // backlog, inherited from wm.conf when unset
+	// SchedPolicy is the Linux scheduling policy of the workers
+	// (sched_policy): SchedBatch, the default, or SchedNormal.
+	SchedPolicy string
 
 	// Extra holds keys the app declared, as written, in file order.
 	// A key written as key[] = v, or key[sub] = v, keeps its brackets.
@@ -85,6 +88,20 @@ type KeyValue struct {
 	Key, Value string
 	Line       int
 }
+
+// The values of sched_policy.
+const (
+	// SchedBatch runs workers under SCHED_BATCH: the kernel does not
+	// preempt a running task to run a worker that just woke up, nor a
+	// worker for a task that just woke, until the time slice ends. An
+	// event loop then handles what is ready in one go instead of being
+	// switched out after each reply wakes a peer.
+	SchedBatch = "batch"
+	// SchedNormal runs workers under SCHED_OTHER, like any process:
+	// lower wake-up latency on a machine busy with other work, at the
+	// cost of more context switches under load.
+	SchedNormal = "normal"
+)
 
 // Defaults of the keys, as in WorkerMan's manual where it has one.
 const (

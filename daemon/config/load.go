@@ -356,7 +356,7 @@ func isGroupKey(key string) bool {
 	case "app", "worker_file", "listen", "start_workers", "user",
 		"preread_length", "max_recv_buffer_size", "max_send_buffer_size",
 		"no_reload", "no_debug", "persistent_connection", "max_requests",
-		"backlog":
+		"backlog", "sched_policy":
 		return true
 	}
 	return false
@@ -495,6 +495,13 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 			if g.Backlog, ok = parseInt(s.value, 1); !ok {
 				bad(s, wantPositive)
 			}
+		case s.key == "sched_policy":
+			switch v := strings.ToLower(s.value); v {
+			case SchedBatch, SchedNormal:
+				g.SchedPolicy = v
+			default:
+				bad(s, wantSchedPolicy)
+			}
 		case slices.Contains(extra, s.base):
 			if _, set := g.Lines[s.key]; !set {
 				g.Lines[s.key] = s.line
@@ -519,9 +526,10 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 
 // ApplyDefaults fills the fields of a group declared in Go code the way
 // Load fills those its file leaves unset: start_workers 1, the buffer
-// sizes of WorkerMan, wm.conf's backlog, persistent connections on, and
-// for a udp listen a preread_length of DefaultUDPPreread. Call SetListen
-// first, since the udp default depends on Network.
+// sizes of WorkerMan, wm.conf's backlog, persistent connections on,
+// workers under SchedBatch, and for a udp listen a preread_length of
+// DefaultUDPPreread. Call SetListen first, since the udp default depends
+// on Network.
 //
 // A field is filled when it holds its zero value and its key is absent
 // from g.Lines (see Lines for how to keep a deliberate zero). Calling
@@ -545,6 +553,9 @@ func (g *Group) ApplyDefaults(global Global) {
 	}
 	if !g.PersistentConnection && unset("persistent_connection") {
 		g.PersistentConnection = true
+	}
+	if g.SchedPolicy == "" {
+		g.SchedPolicy = SchedBatch
 	}
 	if g.Backlog == 0 && unset("backlog") {
 		g.Backlog = global.Backlog
@@ -594,6 +605,10 @@ func FromGroups(dir string, global Global, groups []Group, v Validator) (*Config
 			continue
 		}
 		g.ApplyDefaults(global)
+		if g.SchedPolicy != SchedBatch && g.SchedPolicy != SchedNormal {
+			fail("SchedPolicy %q: %s", g.SchedPolicy, wantSchedPolicy)
+			continue
+		}
 		for _, other := range cfg.Groups {
 			if g.Address != "" && other.Network == g.Network && other.Address != "" && clashes(other.Address, g.Address) {
 				fail("duplicate listen %s (also group %s)", g.Listen, other.Name)

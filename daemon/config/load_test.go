@@ -146,6 +146,11 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name:  "bad sched_policy",
+			files: map[string]string{"wm.conf": "", "conf.d/Echo.conf": echo + "sched_policy = fifo\n"},
+			want:  []string{`DIR/conf.d/Echo.conf:2: bad value "fifo" for sched_policy: want batch or normal`},
+		},
+		{
 			name: "bad sizes",
 			files: map[string]string{"wm.conf": "", "conf.d/Echo.conf": echo +
 				"max_recv_buffer_size = 10X\nmax_send_buffer_size = 0\n"},
@@ -432,13 +437,13 @@ func TestLoadDefaults(t *testing.T) {
 			Name: "A", File: filepath.Join(dir, "conf.d/A.conf"), App: "Echo",
 			Listen: "tcp://0.0.0.0:8181", Scheme: "tcp", Network: "tcp", Address: "0.0.0.0:8181",
 			StartWorkers: 1, MaxRecvBufferSize: 10 << 20, MaxSendBufferSize: 20 << 20,
-			PersistentConnection: true, Backlog: 1024,
+			PersistentConnection: true, Backlog: 1024, SchedPolicy: SchedBatch,
 			Lines: map[string]int{"app": 1, "listen": 2},
 		},
 		{
 			Name: "T", File: filepath.Join(dir, "conf.d/T.conf"), App: "Echo",
 			StartWorkers: 1, MaxRecvBufferSize: 10 << 20, MaxSendBufferSize: 20 << 20,
-			PersistentConnection: true, Backlog: 1024,
+			PersistentConnection: true, Backlog: 1024, SchedPolicy: SchedBatch,
 			Lines: map[string]int{"app": 1},
 		},
 		{
@@ -446,7 +451,7 @@ func TestLoadDefaults(t *testing.T) {
 			Listen: "udp://0.0.0.0:8181", Scheme: "udp", Network: "udp", Address: "0.0.0.0:8181",
 			StartWorkers: 1, PrereadLength: DefaultUDPPreread,
 			MaxRecvBufferSize: 10 << 20, MaxSendBufferSize: 20 << 20,
-			PersistentConnection: true, Backlog: 1024,
+			PersistentConnection: true, Backlog: 1024, SchedPolicy: SchedBatch,
 			Lines: map[string]int{"app": 1, "listen": 2},
 		},
 	}
@@ -490,7 +495,8 @@ func TestLoadEverySetting(t *testing.T) {
 			"root[workerman.net] = ../applications/Statistics/Web\n" +
 			"root[] = /srv\n" +
 			"root[] = /srv2\n" +
-			"include = ./Common/Protocols/Http/mime.types\n",
+			"include = ./Common/Protocols/Http/mime.types\n" +
+			"sched_policy = Normal\n",
 	})
 	cfg, err := Load(dir, testValidator)
 	if err != nil {
@@ -532,7 +538,7 @@ func TestLoadEverySetting(t *testing.T) {
 		StartWorkers: 4, User: "www-data", PrereadLength: 84000,
 		MaxRecvBufferSize: 1 << 20, MaxSendBufferSize: 512 << 10,
 		NoReload: true, NoDebug: true, PersistentConnection: false,
-		MaxRequests: 1000, Backlog: 64,
+		MaxRequests: 1000, Backlog: 64, SchedPolicy: SchedNormal,
 		Extra: []KeyValue{
 			{Key: "server_name", Value: "workerman.net", Line: 13},
 			{Key: "root[workerman.net]", Value: "../applications/Statistics/Web", Line: 14},
@@ -543,7 +549,7 @@ func TestLoadEverySetting(t *testing.T) {
 		Lines: map[string]int{
 			"app": 1, "listen": 2, "start_workers": 3, "user": 4, "preread_length": 5,
 			"max_recv_buffer_size": 6, "max_send_buffer_size": 7, "no_reload": 8,
-			"no_debug": 9, "persistent_connection": 10, "max_requests": 11, "backlog": 12,
+			"no_debug": 9, "persistent_connection": 10, "max_requests": 11, "backlog": 12, "sched_policy": 18,
 			"server_name": 13, "root[workerman.net]": 14, "root[]": 15, "include": 17,
 		},
 	}
@@ -780,27 +786,28 @@ func TestApplyDefaults(t *testing.T) {
 			name: "zero group",
 			in:   Group{Name: "G", App: "Echo"},
 			want: Group{Name: "G", App: "Echo", StartWorkers: 1, MaxRecvBufferSize: DefaultMaxRecvBufferSize,
-				MaxSendBufferSize: DefaultMaxSendBufferSize, PersistentConnection: true, Backlog: 77},
+				MaxSendBufferSize: DefaultMaxSendBufferSize, PersistentConnection: true, Backlog: 77,
+				SchedPolicy: SchedBatch},
 		},
 		{
 			name: "udp",
 			in:   Group{Network: "udp"},
 			want: Group{Network: "udp", StartWorkers: 1, PrereadLength: DefaultUDPPreread,
 				MaxRecvBufferSize: DefaultMaxRecvBufferSize, MaxSendBufferSize: DefaultMaxSendBufferSize,
-				PersistentConnection: true, Backlog: 77},
+				PersistentConnection: true, Backlog: 77, SchedPolicy: SchedBatch},
 		},
 		{
 			name: "set fields are kept",
 			in: Group{StartWorkers: 3, PrereadLength: 4, MaxRecvBufferSize: 5, MaxSendBufferSize: 6,
-				Backlog: 7, PersistentConnection: true},
+				Backlog: 7, PersistentConnection: true, SchedPolicy: SchedNormal},
 			want: Group{StartWorkers: 3, PrereadLength: 4, MaxRecvBufferSize: 5, MaxSendBufferSize: 6,
-				Backlog: 7, PersistentConnection: true},
+				Backlog: 7, PersistentConnection: true, SchedPolicy: SchedNormal},
 		},
 		{
 			name: "deliberate zeros recorded in Lines are kept",
 			in:   Group{Network: "udp", Lines: map[string]int{"persistent_connection": 0, "preread_length": 0}},
 			want: Group{Network: "udp", StartWorkers: 1, MaxRecvBufferSize: DefaultMaxRecvBufferSize,
-				MaxSendBufferSize: DefaultMaxSendBufferSize, Backlog: 77,
+				MaxSendBufferSize: DefaultMaxSendBufferSize, Backlog: 77, SchedPolicy: SchedBatch,
 				Lines: map[string]int{"persistent_connection": 0, "preread_length": 0}},
 		},
 	}
@@ -837,5 +844,43 @@ func TestErrorString(t *testing.T) {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+func TestFromGroups(t *testing.T) {
+	dir := t.TempDir()
+	global := DefaultGlobal(dir)
+	tests := []struct {
+		name    string
+		groups  []Group
+		wantErr string // "" for success
+	}{
+		{"defaults filled", []Group{{Name: "Echo", Listen: "text://127.0.0.1:7001"}}, ""},
+		{"no groups", nil, "no worker groups declared"},
+		{"no name", []Group{{App: "Echo"}}, "a group declared in code needs a Name"},
+		{"twice", []Group{{Name: "Echo"}, {Name: "Echo"}}, "group Echo: declared twice"},
+		{"unknown app", []Group{{Name: "Nope"}}, `group Nope: unknown app "Nope"`},
+		{"bad sched policy", []Group{{Name: "Echo", SchedPolicy: "fifo"}},
+			`group Echo: SchedPolicy "fifo": want batch or normal`},
+		{"same port", []Group{{Name: "Echo", Listen: "tcp://127.0.0.1:7001"}, {Name: "Chat", Listen: "tcp://127.0.0.1:7001"}},
+			"group Chat: duplicate listen tcp://127.0.0.1:7001 (also group Echo)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := FromGroups(dir, global, tt.groups, testValidator)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := cfg.Groups[0]
+			if g.App != "Echo" || g.StartWorkers != 1 || g.SchedPolicy != SchedBatch || !g.PersistentConnection || g.Network != "tcp" {
+				t.Errorf("group = %+v, want app Echo, 1 worker, batch, persistent, tcp", g)
+			}
+		})
 	}
 }

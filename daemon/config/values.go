@@ -17,6 +17,8 @@ const (
 	wantDuration = "want a duration like 10s or 1m30s, or whole seconds"
 	wantPath     = "want a path"
 	wantAppName  = "want a registered app name"
+
+	wantSchedPolicy = "want batch or normal"
 )
 
 // parseBool accepts the spellings ini files use for a switch.

@@ -15,6 +15,7 @@ import (
 	"os/user"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -63,8 +64,8 @@ type Master struct {
 	crashes   map[slotKey]int // quick deaths in a row, for the respawn backoff
 	stopping  bool
 
-	reloadMu      sync.Mutex // one reload at a time
-	reloadPending bool
+	reloadMu      sync.Mutex  // one reload at a time
+	reloadNext    reloadScope // asked for, not started yet
 	reloadRunning bool
 	reloadGen     int // the reload running now, or the last one
 	reloadWaiters map[*reloadWaiter]struct{}
@@ -206,7 +207,7 @@ func (m *Master) Run() error {
 				m.Stop()
 			case syscall.SIGUSR1:
 				m.log.Info("signal: reloading", "signal", s.String())
-				m.Reload()
+				m.Reload("")
 			case syscall.SIGHUP:
 				// A closed terminal must not stop a foreground daemon.
 			}
@@ -335,11 +336,14 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 		sys.Credential = cred
 	}
 	title := fmt.Sprintf("wm: worker %s #%d", g.Name, slot)
-	pid, err := syscall.ForkExec(m.opts.Exe, []string{title}, &syscall.ProcAttr{
+	pid, policyErr, err := forkExecUnder(g.SchedPolicy, m.opts.Exe, []string{title}, &syscall.ProcAttr{
 		Env:   append(os.Environ(), ipc.EnvSpec+"="+string(spec)),
 		Files: files,
 		Sys:   sys,
 	})
+	if policyErr != nil {
+		m.log.Warn("worker runs under the master's scheduling policy", "group", g.Name, "err", policyErr)
+	}
 	if err != nil {
 		conn.Close()
 		logR.Close()
@@ -649,29 +653,85 @@ func (m *Master) kill(p *proc) {
 	}
 }
 
-// Reload replaces every worker of every group without no_reload, one at a
-// time, and calls OnReload in the others. It returns at once; a reload
-// asked for during a reload runs once more after it.
-func (m *Master) Reload() error {
+// reloadScope is the groups a reload covers.
+type reloadScope struct {
+	all    bool
+	groups map[string]bool
+}
+
+func (s reloadScope) empty() bool { return !s.all && len(s.groups) == 0 }
+
+func (s reloadScope) covers(group string) bool { return s.all || s.groups[group] }
+
+// add widens s to group, or to every group when group is "".
+func (s *reloadScope) add(group string) {
+	if group == "" {
+		s.all = true
+		return
+	}
+	if s.groups == nil {
+		s.groups = make(map[string]bool)
+	}
+	s.groups[group] = true
+}
+
+// Reload replaces every worker of group (of every group when group is
+// ""), one at a time, except in groups with no_reload, whose workers have
+// OnReload called instead. It returns at once. A reload asked for while
+// one runs is done right after it, together with any others asked for
+// meanwhile.
+func (m *Master) Reload(group string) error {
+	if err := m.checkGroup(group); err != nil {
+		return err
+	}
 	m.reloadMu.Lock()
 	defer m.reloadMu.Unlock()
-	if m.reloadRunning {
-		m.reloadPending = true
+	m.requestReloadLocked(group)
+	return nil
+}
+
+// checkGroup reports an error unless group is "" or one of the daemon's.
+func (m *Master) checkGroup(group string) error {
+	if group == "" {
 		return nil
 	}
-	m.reloadRunning = true
-	go m.reloadLoop()
-	return nil
+	for _, g := range m.cfg.Groups {
+		if g.Name == group {
+			return nil
+		}
+	}
+	names := make([]string, len(m.cfg.Groups))
+	for i, g := range m.cfg.Groups {
+		names[i] = g.Name
+	}
+	return fmt.Errorf("no group %q (the groups are %s)", group, strings.Join(names, ", "))
+}
+
+// requestReloadLocked adds group to the next reload and makes sure one
+// runs. Call with reloadMu held.
+func (m *Master) requestReloadLocked(group string) {
+	m.reloadNext.add(group)
+	if !m.reloadRunning {
+		m.reloadRunning = true
+		go m.reloadLoop()
+	}
 }
 
 func (m *Master) reloadLoop() {
 	for {
 		m.reloadMu.Lock()
+		if m.reloadNext.empty() {
+			m.reloadRunning = false
+			m.reloadMu.Unlock()
+			return
+		}
+		scope := m.reloadNext
+		m.reloadNext = reloadScope{}
 		m.reloadGen++
 		gen := m.reloadGen
 		m.reloadMu.Unlock()
 
-		result := m.reloadOnce(gen)
+		result := m.reloadOnce(gen, scope)
 
 		m.reloadMu.Lock()
 		for w := range m.reloadWaiters {
@@ -680,20 +740,20 @@ func (m *Master) reloadLoop() {
 				delete(m.reloadWaiters, w)
 			}
 		}
-		if !m.reloadPending {
-			m.reloadRunning = false
-			m.reloadMu.Unlock()
-			return
-		}
-		m.reloadPending = false
 		m.reloadMu.Unlock()
 	}
 }
 
-// reloadOnce is one reload, generation gen.
-func (m *Master) reloadOnce(gen int) ctlproto.ReloadResult {
+// reloadOnce is one reload, generation gen, of the groups in scope.
+func (m *Master) reloadOnce(gen int, scope reloadScope) ctlproto.ReloadResult {
 	began := time.Now()
-	m.log.Info("reload started")
+	var names []string
+	for _, g := range m.cfg.Groups {
+		if scope.covers(g.Name) {
+			names = append(names, g.Name)
+		}
+	}
+	m.log.Info("reload started", "groups", strings.Join(names, ","))
 	type todo struct {
 		g  *config.Group
 		ps []*proc
@@ -702,6 +762,9 @@ func (m *Master) reloadOnce(gen int) ctlproto.ReloadResult {
 	total := 0
 	for i := range m.cfg.Groups {
 		g := &m.cfg.Groups[i]
+		if !scope.covers(g.Name) {
+			continue
+		}
 		ps := m.groupProcs(g.Name, began)
 		plan = append(plan, todo{g, ps})
 		if !g.NoReload {
@@ -754,21 +817,26 @@ func (m *Master) reloadProgress(gen int, ev ctlproto.ReloadEvent) {
 	}
 }
 
-// ReloadWait starts a reload, or joins the one already asked for, and
-// returns when it is over, calling progress for each worker replaced.
-func (m *Master) ReloadWait(ctx context.Context, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
+// ReloadWait starts a reload of group (of every group when ""), or joins
+// the one already asked for, and returns when it is over, calling
+// progress for each worker replaced.
+func (m *Master) ReloadWait(ctx context.Context, group string, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
+	if err := m.checkGroup(group); err != nil {
+		return ctlproto.ReloadResult{}, err
+	}
 	m.reloadMu.Lock()
 	// If a reload runs, this request is served by the next one (a change
 	// made just now may have missed the running one); if none runs, the
-	// next one starts now. Either way it is generation reloadGen+1.
+	// next one starts now. Either way it is generation reloadGen+1, and
+	// that generation covers group.
 	w := &reloadWaiter{
 		gen:    m.reloadGen + 1,
 		events: make(chan ctlproto.ReloadEvent, 1024),
 		done:   make(chan ctlproto.ReloadResult, 1),
 	}
 	m.reloadWaiters[w] = struct{}{}
+	m.requestReloadLocked(group)
 	m.reloadMu.Unlock()
-	m.Reload()
 	for {
 		select {
 		case ev := <-w.events:
