@@ -125,9 +125,9 @@ type ReloadEvent struct {
 //	failed Echo pid 123: new worker did not start (1/4)
 func (e ReloadEvent) String() string {
 	if e.Err != "" {
-		return fmt.Sprintf("failed %s pid %d: %s (%d/%d)", clean(e.Group), e.OldPID, oneLine(e.Err), e.Replaced, e.Total)
+		return fmt.Sprintf("failed %s pid %d: %s (%d/%d)", Printable(e.Group), e.OldPID, oneLine(e.Err), e.Replaced, e.Total)
 	}
-	return fmt.Sprintf("replaced %s pid %d -> %d (%d/%d)", clean(e.Group), e.OldPID, e.NewPID, e.Replaced, e.Total)
+	return fmt.Sprintf("replaced %s pid %d -> %d (%d/%d)", Printable(e.Group), e.OldPID, e.NewPID, e.Replaced, e.Total)
 }
 
 // ReloadResult is the outcome of a whole smooth reload.

@@ -61,7 +61,7 @@ func WriteStatus(w io.Writer, s Status) error {
 
 func writeGlobal(w *bufio.Writer, s Status) {
 	w.WriteString(globalBanner + "\n")
-	fmt.Fprintf(w, "wm version:%s\n", clean(s.Version))
+	fmt.Fprintf(w, "wm version:%s\n", Printable(s.Version))
 	if s.Started.IsZero() {
 		w.WriteString("start time:-\n")
 	} else {
@@ -84,7 +84,7 @@ func writeGlobal(w *bufio.Writer, s Status) {
 			exits = []ExitCount{{Status: 0, Count: 0}}
 		}
 		for _, e := range exits {
-			fmt.Fprintf(tw, "%s\t%d\t%d\n", clean(g.Name), e.Status, e.Count)
+			fmt.Fprintf(tw, "%s\t%d\t%d\n", Printable(g.Name), e.Status, e.Count)
 		}
 	}
 	tw.Flush() // errors surface in the final bufio Flush
@@ -99,7 +99,7 @@ func writeProcesses(w *bufio.Writer, procs []ProcessStatus) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	fmt.Fprint(tw, "pid\tmemory\tlistening\ttimestamp\tworker_name\ttotal_request\tpacket_err\tthunder_herd\tclient_close\tsend_fail\tthrow_exception\tsuc/total\n")
 	for _, p := range procs {
-		listen := clean(p.Listen)
+		listen := Printable(p.Listen)
 		if listen == "" {
 			listen = "-"
 		}
@@ -109,10 +109,10 @@ func writeProcesses(w *bufio.Writer, procs []ProcessStatus) error {
 		}
 		suc := p.SuccessPercent()
 		if p.State != "" && p.State != StateRunning {
-			suc += "  [" + clean(p.State) + "]"
+			suc += "  [" + Printable(p.State) + "]"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n",
-			p.PID, FormatMemory(p.RSS), listen, ts, clean(p.Group),
+			p.PID, FormatMemory(p.RSS), listen, ts, Printable(p.Group),
 			p.TotalRequest, p.PacketErr, p.ThunderHerd, p.ClientClose, p.SendFail, p.ThrowException,
 			suc)
 	}
@@ -170,10 +170,11 @@ func twoDecimals(f float64) string {
 	return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64)
 }
 
-// clean makes a caller-supplied string safe for one table cell: control
-// characters (tabs and newlines would break the layout; escape sequences
-// could drive the reader's terminal) become '?'.
-func clean(s string) string {
+// Printable makes text that came from a daemon or a caller safe for one
+// line of a terminal or one table cell: control characters become '?'.
+// Tabs and newlines would break a layout, and escape sequences in a
+// worker's log line or a group name could drive the reader's terminal.
+func Printable(s string) string {
 	if !strings.ContainsFunc(s, isControl) {
 		return s
 	}

@@ -259,3 +259,17 @@ func TestLoadString(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                       "",
+		"Echo 1 ünïcode":         "Echo 1 ünïcode",
+		"a\tb\x1b[2Jc\u0085":     "a?b?[2Jc?",
+		"line\r\nnext\x7f":       "line??next?",
+		"\x1b]0;pwned\x07 title": "?]0;pwned? title",
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -695,5 +695,5 @@ func (ss *session) reloadWait(group string) (string, bool) {
 // oneLine makes a message fit on one reply line.
 func oneLine(s string) string {
 	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	return clean(s)
+	return Printable(s)
 }

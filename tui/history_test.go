@@ -55,9 +55,3 @@ func TestFormatRate(t *testing.T) {
 		}
 	}
 }
-
-func TestOneLine(t *testing.T) {
-	if got := oneLine("a\tb\x1b[2Jc\u0085"); got != "a?b?[2Jc?" {
-		t.Errorf("oneLine: %q", got)
-	}
-}

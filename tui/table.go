@@ -254,11 +254,11 @@ func procRowOf(p *procRow, now time.Time) row {
 	r := row{key: rowKey{group: p.Group, slot: p.Slot, pid: p.PID}, proc: p}
 	c := &r.cells
 	c[colPID] = strconv.Itoa(p.PID)
-	c[colState] = cmp.Or(oneLine(p.State), ctlproto.StateRunning)
+	c[colState] = cmp.Or(ctlproto.Printable(p.State), ctlproto.StateRunning)
 	c[colMemory] = ctlproto.FormatMemory(p.RSS)
-	c[colListen] = cmp.Or(oneLine(p.Listen), "-")
+	c[colListen] = cmp.Or(ctlproto.Printable(p.Listen), "-")
 	c[colStart] = startTime(p.Started, now)
-	c[colWorker] = oneLine(p.Group)
+	c[colWorker] = ctlproto.Printable(p.Group)
 	c[colRequests] = strconv.FormatUint(p.TotalRequest, 10)
 	c[colRate] = "-"
 	if p.hasRate {
@@ -402,9 +402,9 @@ func groupSummary(g *groupRow) string {
 		arrow = "▸"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", arrow, oneLine(g.Name))
+	fmt.Fprintf(&b, "%s %s", arrow, ctlproto.Printable(g.Name))
 	if g.listen != "" {
-		fmt.Fprintf(&b, "  %s", oneLine(g.listen))
+		fmt.Fprintf(&b, "  %s", ctlproto.Printable(g.listen))
 	}
 	fmt.Fprintf(&b, "  %d/%d running", g.running, g.Workers)
 	if g.starting > 0 {

@@ -108,9 +108,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		ev := msg.ev
 		if ev.Err != "" {
-			m.note = note{fmt.Sprintf("%s: %s pid %d failed: %s (%d/%d)", m.job.label, oneLine(ev.Group), ev.OldPID, oneLine(ev.Err), ev.Replaced, ev.Total), noteWarn}
+			m.note = note{fmt.Sprintf("%s: %s pid %d failed: %s (%d/%d)", m.job.label, ctlproto.Printable(ev.Group), ev.OldPID, ctlproto.Printable(ev.Err), ev.Replaced, ev.Total), noteWarn}
 		} else {
-			m.note = note{fmt.Sprintf("%s: replaced %d/%d · %s %d → %d", m.job.label, ev.Replaced, ev.Total, oneLine(ev.Group), ev.OldPID, ev.NewPID), noteInfo}
+			m.note = note{fmt.Sprintf("%s: replaced %d/%d · %s %d → %d", m.job.label, ev.Replaced, ev.Total, ctlproto.Printable(ev.Group), ev.OldPID, ev.NewPID), noteInfo}
 		}
 	case reloadDoneMsg:
 		if m.job == nil || m.job.id != msg.job {
@@ -269,9 +269,9 @@ func (m *Model) observe(st ctlproto.Status) tea.Cmd {
 func reason(err error) string {
 	var re *ctlproto.RemoteError
 	if errors.As(err, &re) {
-		return oneLine(re.Reason)
+		return ctlproto.Printable(re.Reason)
 	}
-	return oneLine(err.Error())
+	return ctlproto.Printable(err.Error())
 }
 
 // key handles a key press. Modes come first: a confirmation question
@@ -345,7 +345,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			}
 		}
 		m.ask(&confirmation{kind: jobReload, name: "reload " + g, group: g,
-			prompt: fmt.Sprintf("Smoothly reload group %s, one worker at a time (%d workers)?", oneLine(g), n)})
+			prompt: fmt.Sprintf("Smoothly reload group %s, one worker at a time (%d workers)?", ctlproto.Printable(g), n)})
 	case key.Matches(msg, k.Kill):
 		p := m.selectedProc()
 		if p == nil {
@@ -354,7 +354,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		m.ask(&confirmation{kind: jobKill, name: "kill " + strconv.Itoa(p.PID),
 			target: target{group: p.Group, slot: p.Slot, pid: p.PID},
-			prompt: fmt.Sprintf("Safely restart worker %d (%s #%d)?", p.PID, oneLine(p.Group), p.Slot)})
+			prompt: fmt.Sprintf("Safely restart worker %d (%s #%d)?", p.PID, ctlproto.Printable(p.Group), p.Slot)})
 	case key.Matches(msg, k.Stop):
 		m.ask(&confirmation{kind: jobStop, name: "stop",
 			prompt: "Stop the daemon? Every worker exits; wmtop waits for it to come back."})
@@ -543,7 +543,7 @@ func (m *Model) edit(msg tea.KeyPressMsg) {
 		e.text = ""
 	default:
 		if msg.Text != "" && msg.Mod&^tea.ModShift == 0 {
-			e.text += oneLine(msg.Text)
+			e.text += ctlproto.Printable(msg.Text)
 		}
 	}
 	if !e.search {
@@ -655,7 +655,7 @@ func (m *Model) advanceJob(st *ctlproto.Status) tea.Cmd {
 		}
 		return nil
 	}
-	m.note = note{fmt.Sprintf("%s: worker %d replaced by %d (%s #%d)", j.label, t.pid, newPID, oneLine(t.group), t.slot), noteOK}
+	m.note = note{fmt.Sprintf("%s: worker %d replaced by %d (%s #%d)", j.label, t.pid, newPID, ctlproto.Printable(t.group), t.slot), noteOK}
 	m.job = nil
 	return nil
 }

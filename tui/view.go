@@ -127,7 +127,7 @@ func (m *Model) render() string {
 
 // titleBar is the top line: what wmtop watches and how the connection is.
 func (m *Model) titleBar() string {
-	left := " wmtop · " + oneLine(m.opts.Addr)
+	left := " wmtop · " + ctlproto.Printable(m.opts.Addr)
 	var right string
 	switch {
 	case m.conn == connected:
@@ -161,12 +161,12 @@ func (m *Model) heading(title, info string) string {
 func (m *Model) globalBlock() []string {
 	st := m.status
 	if st == nil {
-		lines := []string{" connecting to " + oneLine(m.opts.Addr) + "…", "", ""}
+		lines := []string{" connecting to " + ctlproto.Printable(m.opts.Addr) + "…", "", ""}
 		switch {
 		case m.conn == connected:
 			lines[0] = " connected; waiting for the first status…"
 		case m.lastErr != nil:
-			lines[0] = " no answer from " + oneLine(m.opts.Addr) + ": " + reason(m.lastErr)
+			lines[0] = " no answer from " + ctlproto.Printable(m.opts.Addr) + ": " + reason(m.lastErr)
 			lines[1] = " wmtop keeps trying and shows the daemon as soon as it answers."
 		}
 		return lines
@@ -187,7 +187,7 @@ func (m *Model) globalBlock() []string {
 	}
 	// Most telling first: a narrow screen cuts the end of the second line.
 	parts := []string{
-		"wm version " + oneLine(st.Version),
+		"wm version " + ctlproto.Printable(st.Version),
 		"up " + uptime(st.Now.Sub(st.Started)),
 		"load average " + loads(st.Load),
 		plural(len(st.Groups), "group"),
@@ -279,7 +279,7 @@ func exits(groups []ctlproto.GroupStatus) string {
 	for _, g := range groups {
 		ex := slices.Clone(g.Exits)
 		slices.SortFunc(ex, func(a, b ctlproto.ExitCount) int { return cmp.Compare(a.Status, b.Status) })
-		part := oneLine(g.Name)
+		part := ctlproto.Printable(g.Name)
 		if len(ex) == 0 {
 			part += " 0×0"
 		}
@@ -413,7 +413,7 @@ func (m *Model) logsInfo() string {
 	l := &m.logs
 	parts := []string{"every group"}
 	if l.group != "" {
-		parts[0] = "group " + oneLine(l.group)
+		parts[0] = "group " + ctlproto.Printable(l.group)
 	}
 	if l.paused {
 		parts = append(parts, fmt.Sprintf("PAUSED, %d new (p resumes)", l.unseen))
@@ -515,23 +515,6 @@ func (m *Model) helpScreen(height int) []string {
 }
 
 func abs(x int) int { return max(x, -x) }
-
-// oneLine makes text from the daemon safe for one line of the screen:
-// control characters, which could move the cursor or drive the terminal,
-// become '?'.
-func oneLine(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if isControl(r) {
-			return '?'
-		}
-		return r
-	}, s)
-}
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 
 // textWidth is how many cells s takes on the screen.
 func textWidth(s string) int { return ansi.StringWidth(s) }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 // What the command line does when things are not as they should be.
@@ -55,7 +57,7 @@ func TestBusyControlPortNamesItsLine(t *testing.T) {
 }
 
 func TestControlFallsBackToTCPWhenSocketIsOff(t *testing.T) {
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	d := newDaemon(t, fmt.Sprintf("control_socket = off\ncontrol_listen = tcp://127.0.0.1:%d\ncontrol_password = s3cret\n", port),
 		map[string]string{"Echo": echoGroup})
 	d.start()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/ctlproto"
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 // The control port against the real daemon: yamux clients, the real
@@ -31,7 +32,7 @@ const controlPassword = "s3cret pass"
 // control port, and returns it with the port's address.
 func controlDaemon(t *testing.T) (*daemon, string) {
 	t.Helper()
-	control := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	control := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
 	d := newDaemon(t, fmt.Sprintf("control_listen = tcp://%s\ncontrol_password = %s\n", control, controlPassword),
 		map[string]string{"Echo": echoGroup})
 	d.start()
@@ -265,7 +266,7 @@ func TestWmctl(t *testing.T) {
 		{"wrong password", []string{"WM_PASSWORD=nope"}, append(tcp, "status"), 1},
 		{"usage", pw, append(tcp, "frobnicate"), 2},
 		{"no command", pw, tcp, 2},
-		{"unreachable", pw, []string{"--addr", fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t)), "status"}, 3},
+		{"unreachable", pw, []string{"--addr", fmt.Sprintf("tcp://127.0.0.1:%d", testkit.FreePort(t)), "status"}, 3},
 	} {
 		if out, code := run(tc.env, tc.args...); code != tc.want {
 			t.Errorf("%s: wmctl %v: exit %d, want %d\n%s", tc.name, tc.args, code, tc.want, out)

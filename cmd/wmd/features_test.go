@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wm-go/wm/ctlproto"
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 // Feature tests: each runs a real daemon, most of them testd
@@ -101,8 +102,8 @@ func TestCodeFirstExample(t *testing.T) {
 	// its wm.conf (read if present) moves the control port off the
 	// default 2009, which other daemons on this machine may hold.
 	d := newDaemonIn(t, t.TempDir(), codefirst(t))
-	d.port["Hello"] = freePort(t)
-	control := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	d.port["Hello"] = testkit.FreePort(t)
+	control := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
 	if err := os.WriteFile(filepath.Join(d.dir, "wm.conf"), []byte("control_listen = tcp://"+control+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestCodeFirstCheckRefusesTooLongFolder(t *testing.T) {
 	// folder's wm.conf, rather than pass and let start fail on bind.
 	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 100))
 	d := newDaemonIn(t, dir, codefirst(t))
-	d.port["Hello"] = freePort(t)
+	d.port["Hello"] = testkit.FreePort(t)
 	d.env = append(d.env, "HELLO_LISTEN=text://"+d.addr("Hello"))
 	if out, code := d.wmd("check"); code == 0 || !strings.Contains(out, "control_socket") {
 		t.Fatalf("check with a %d-byte socket path: exit %d, %q; want an error naming control_socket",
@@ -179,7 +180,7 @@ func TestCodeFirstCheckRefusesDuplicateGroupNames(t *testing.T) {
 	// served, and status shows the workers of both on the wrong port.
 	d := newDaemonIn(t, t.TempDir(), testd(t))
 	groups := fmt.Sprintf(`[{"Name": "A", "App": "Echo", "Listen": "text://127.0.0.1:%d"},
-		{"Name": "A", "App": "Echo", "Listen": "text://127.0.0.1:%d"}]`, freePort(t), freePort(t))
+		{"Name": "A", "App": "Echo", "Listen": "text://127.0.0.1:%d"}]`, testkit.FreePort(t), testkit.FreePort(t))
 	d.env = append(d.env, "TESTD_GROUPS="+groups)
 	if out, code := d.wmd("check"); code == 0 || !regexp.MustCompile(`\bA\b`).MatchString(out) {
 		t.Fatalf("check with two groups named A: exit %d, %q; want an error naming the group", code, out)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/ctlproto"
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 // The harness of the tests in this package: they build a daemon binary
@@ -98,26 +99,6 @@ type daemon struct {
 	races string         // where its processes write race reports
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func freeUDPPort(t testing.TB) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 // newDaemon writes a config folder for wmd with the given groups: name ->
 // conf body, where {port} is replaced by a free port (a UDP one for a
 // udp:// listen). wm.conf is global plus stop_timeout = 5s,
@@ -146,9 +127,9 @@ func newDaemonBin(t testing.TB, bin, global string, groups map[string]string) *d
 	for name, body := range groups {
 		var p int
 		if strings.Contains(body, "udp://") {
-			p = freeUDPPort(t)
+			p = testkit.FreeUDPPort(t)
 		} else {
-			p = freePort(t)
+			p = testkit.FreePort(t)
 		}
 		d.port[name] = p
 		body = strings.ReplaceAll(body, "{port}", fmt.Sprint(p))

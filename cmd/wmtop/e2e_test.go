@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/ctlproto"
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 // The end-to-end tests run the real binaries: a wmd daemon in a config
@@ -111,7 +111,7 @@ func startDaemonConf(t testing.TB, workers int, global string) *daemon {
 	}
 	write(filepath.Join(dir, "wm.conf"), global+"reload_timeout = 5s\nstop_timeout = 5s\n")
 	write(filepath.Join(dir, "conf.d", "Echo.conf"),
-		fmt.Sprintf("app = Echo\nlisten = text://127.0.0.1:%d\nstart_workers = %d\n", freePort(t), workers))
+		fmt.Sprintf("app = Echo\nlisten = text://127.0.0.1:%d\nstart_workers = %d\n", testkit.FreePort(t), workers))
 	d.start()
 	return d
 }
@@ -164,16 +164,6 @@ func (d *daemon) pids() []int {
 	}
 	slices.Sort(pids)
 	return pids
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // pane is a tmux pane running wmtop on a private tmux server.
@@ -441,7 +431,7 @@ func TestWmtopPasswordPrompt(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux not installed (scripts/test installs it)")
 	}
-	control := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	control := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
 	d := startDaemonConf(t, 2, fmt.Sprintf("control_listen = tcp://%s\ncontrol_password = s3cret\n", control))
 	p := startWmtop(t, filepath.Join(binaries(t), "wmtop"), 100, 30, "--addr", "tcp://"+control)
 	p.waitText("password for tcp://" + control + ":")

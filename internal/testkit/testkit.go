@@ -1,0 +1,58 @@
+package testkit
+
+import (
+	"go/parser"
+	"go/token"
+	"net"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
+// Another process may take it before the caller does; tests that bind it
+// at once lose that race rarely enough.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// FreeUDPPort is FreePort for UDP.
+func FreeUDPPort(t testing.TB) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// CheckImports parses every .go file of the current directory (the
+// package under test) and reports, as a test error, each import for
+// which forbidden returns a reason.
+func CheckImports(t testing.TB, forbidden func(path string) (reason string, bad bool)) {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if reason, bad := forbidden(path); bad {
+				t.Errorf("%s imports %s: %s", name, path, reason)
+			}
+		}
+	}
+}
