@@ -384,6 +384,16 @@ func TestWmtop(t *testing.T) {
 	p.keys("y")
 	p.waitFor("the kill to finish", func(s string) bool { return strings.Contains(s, "replaced by") })
 
+	// R on a worker row: a smooth reload of its group.
+	before := d.pids()
+	p.keys("R")
+	p.waitText("Smoothly reload group Echo, one worker at a time (2 workers)? [y/N]")
+	p.keys("y")
+	p.waitText("reload done: 2 replaced")
+	if now := d.pids(); len(now) != 2 || slices.ContainsFunc(now, func(pid int) bool { return slices.Contains(before, pid) }) {
+		t.Errorf("after R the daemon runs %v (before %v)", now, before)
+	}
+
 	// The help screen and a narrow terminal.
 	p.keys("?")
 	p.waitText("── KEYS")
