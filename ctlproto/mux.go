@@ -235,7 +235,7 @@ func (s *Server) authStream(st net.Conn, try int, log *slog.Logger) (ok, fatal b
 	// user out of the local one.
 	if s.Password != "" && !s.checkPassword(req.Password) {
 		log.Warn("control: wrong password", "attempt", try)
-		time.Sleep(s.failDelay())
+		s.refuseDelay()
 		w.send(Message{Type: MsgError, Error: ErrBadPassword.Error()})
 		return false, false
 	}

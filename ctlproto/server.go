@@ -14,6 +14,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -82,6 +83,9 @@ type Server struct {
 	Password string
 	// FailDelay is how long the server waits after a wrong password
 	// before answering, to slow down guessing. Zero means one second.
+	// Wrong passwords are answered one at a time across all of the
+	// server's sessions, so guessing in parallel sessions is no faster
+	// than in one; a right password never waits.
 	FailDelay time.Duration
 	// IdleTimeout, if positive, closes a session that sends nothing for
 	// this long: a line-mode session waiting for a command (one in
@@ -108,6 +112,8 @@ type Server struct {
 	Sessions *atomic.Int64
 
 	users atomic.Int64 // the server's own count, when Sessions is nil
+
+	failGate sync.Mutex // held for FailDelay by each wrong password
 }
 
 // sessions is the counter this server adds its sessions to.
@@ -363,7 +369,7 @@ func (ss *session) login() bool {
 			return true
 		}
 		ss.log.Warn("control: wrong password", "attempt", try)
-		time.Sleep(ss.srv.failDelay())
+		ss.srv.refuseDelay()
 		if !ss.write(passwordIncorrect) {
 			return false
 		}
@@ -372,6 +378,14 @@ func (ss *session) login() bool {
 			return false
 		}
 	}
+}
+
+// refuseDelay holds a wrong password's answer back for FailDelay, after
+// those of the wrong passwords before it.
+func (s *Server) refuseDelay() {
+	s.failGate.Lock()
+	defer s.failGate.Unlock()
+	time.Sleep(s.failDelay())
 }
 
 // loginTimeout is how long the password prompt waits for an answer.

@@ -631,3 +631,49 @@ func TestSharedSessionCount(t *testing.T) {
 		t.Fatalf("users: %d and %d, want 2 and 2", a.Users(), b.Users())
 	}
 }
+
+// Wrong passwords in parallel sessions are answered one after another,
+// FailDelay apart, whichever transport they came on; a right password in
+// the meantime is let in without waiting its turn.
+func TestWrongPasswordsAreSerialized(t *testing.T) {
+	const delay = 100 * time.Millisecond
+	var logs syncBuffer
+	srv := &Server{Handler: &fakeHandler{}, Password: "s3cret", FailDelay: delay,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	path := startServer(t, srv)
+	const guessers = 4
+	var answered atomic.Int32
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range guessers {
+		wg.Go(func() {
+			defer answered.Add(1)
+			if i%2 == 0 {
+				c := dial(t, path)
+				c.expect(passwordPrompt)
+				c.send("guess\n")
+				c.expect(passwordIncorrect)
+				return
+			}
+			_, err := Dial(t.Context(), "unix:"+path, "guess")
+			if !errors.Is(err, ErrBadPassword) {
+				t.Errorf("yamux login with a wrong password: %v", err)
+			}
+		})
+	}
+	// Once every guess is in (each is logged before it waits), log in.
+	for strings.Count(logs.String(), "wrong password") < guessers {
+		time.Sleep(time.Millisecond)
+	}
+	c := dial(t, path)
+	c.expect(passwordPrompt)
+	c.send("s3cret\n")
+	c.expect(greeting)
+	if n := answered.Load(); n == guessers {
+		t.Errorf("the right password was answered after all %d wrong ones", n)
+	}
+	wg.Wait()
+	if took := time.Since(start); took < guessers*delay {
+		t.Errorf("%d parallel wrong passwords were all answered within %v; want at least %v", guessers, took, guessers*delay)
+	}
+}

@@ -93,21 +93,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	flags.StringVar(&o.password, "password", "", "control password (default $WM_PASSWORD)")
 	flags.BoolVar(&o.json, "json", false, "print the daemon's messages as JSON lines")
 	flags.DurationVar(&o.timeout, "timeout", 0, "give up after `D` (default 30s, reload --wait 10m; watch and tail -f: connecting only)")
-	flags.Usage = func() {
-		fmt.Fprint(flags.Output(), usage)
+	printUsage := func(w io.Writer) {
+		flags.SetOutput(w)
+		fmt.Fprint(w, usage)
 		flags.PrintDefaults()
 	}
+	// Parse only reports a mistake; the usage is printed once, below: on
+	// stdout when asked for with -h, on stderr after a mistake.
+	flags.Usage = func() {}
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			flags.SetOutput(stdout)
-			flags.Usage()
+			printUsage(stdout)
 			return exitOK
 		}
+		printUsage(stderr)
 		return exitUsage
 	}
 	flags.Visit(func(f *flag.Flag) { o.dirSet = o.dirSet || f.Name == "c" })
 	if flags.NArg() == 0 {
-		flags.Usage()
+		printUsage(stderr)
 		return exitUsage
 	}
 	cmd, err := parseCommand(flags.Args())
@@ -172,6 +176,9 @@ func execute(ctx context.Context, cmd ctlproto.Command, addr, password string, o
 	if err != nil {
 		var opErr *net.OpError
 		switch {
+		case errors.Is(err, ctlproto.ErrBadPassword) && password == "":
+			fmt.Fprintf(stderr, "wmctl: %s: the daemon wants a password: give --password or WM_PASSWORD\n", addr)
+			return exitFailed
 		case errors.Is(err, ctlproto.ErrBadPassword):
 			fmt.Fprintf(stderr, "wmctl: %s: wrong password (--password or WM_PASSWORD)\n", addr)
 			return exitFailed

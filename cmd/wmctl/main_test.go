@@ -269,8 +269,11 @@ func TestRunUsage(t *testing.T) {
 			t.Errorf("wmctl %q: exit %d, stderr %q; want %d and a reason", args, r.code, r.stderr, exitUsage)
 		}
 	}
-	if r := runWith(t.Context(), nil, "-h"); r.code != exitOK || !strings.Contains(r.stdout, "usage: wmctl") {
-		t.Errorf("wmctl -h: exit %d, stdout %q", r.code, r.stdout)
+	if r := runWith(t.Context(), nil, "-h"); r.code != exitOK || strings.Count(r.stdout, "usage: wmctl") != 1 || r.stderr != "" {
+		t.Errorf("wmctl -h: exit %d, stdout %q, stderr %q; want the usage once, on stdout", r.code, r.stdout, r.stderr)
+	}
+	if r := runWith(t.Context(), nil, "--nosuchflag"); strings.Count(r.stderr, "usage: wmctl") != 1 {
+		t.Errorf("wmctl --nosuchflag: stderr %q; want the reason and the usage once", r.stderr)
 	}
 }
 
@@ -300,12 +303,13 @@ func TestRunPassword(t *testing.T) {
 		args []string
 		env  map[string]string
 		code int
+		says string // on stderr, when refused
 	}{
 		{args: []string{"--password", "s3cret"}, code: exitOK},
 		{env: map[string]string{"WM_PASSWORD": "s3cret"}, code: exitOK},
 		{args: []string{"--password", "s3cret"}, env: map[string]string{"WM_PASSWORD": "old"}, code: exitOK},
-		{args: []string{"--password", "guess"}, code: exitFailed},
-		{code: exitFailed},
+		{args: []string{"--password", "guess"}, code: exitFailed, says: "wrong password"},
+		{code: exitFailed, says: "the daemon wants a password: give --password or WM_PASSWORD"},
 	}
 	for _, tt := range tests {
 		args := append(append([]string{"--addr", addr}, tt.args...), "reload")
@@ -313,7 +317,7 @@ func TestRunPassword(t *testing.T) {
 		if r.code != tt.code {
 			t.Errorf("wmctl %q with env %v: exit %d (stderr %q); want %d", args, tt.env, r.code, r.stderr, tt.code)
 		}
-		if tt.code == exitFailed && !strings.Contains(r.stderr, "wrong password") {
+		if !strings.Contains(r.stderr, tt.says) {
 			t.Errorf("refusal says %q", r.stderr)
 		}
 	}
