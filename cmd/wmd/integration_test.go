@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,6 +33,12 @@ func TestStartStatusStop(t *testing.T) {
 	}
 	if got := len(d.pids("Echo")); got != 2 {
 		t.Fatalf("%d Echo workers, want 2", got)
+	}
+	// The control socket asks for no password: only its owner may use it.
+	if fi, err := os.Stat(filepath.Join(d.dir, "run/wmd.sock")); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 || fi.Mode().Type() != os.ModeSocket {
+		t.Errorf("control socket mode %v; want a socket with mode 0600", fi.Mode())
 	}
 	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", d.port["Echo"]))
 	if err != nil {

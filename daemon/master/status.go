@@ -249,15 +249,18 @@ func (m *Master) ServeControl(socketPath, tcpAddr, password string) error {
 			return fmt.Errorf("control socket: %w", err)
 		}
 		os.Remove(socketPath)
+		// The socket is created 0600 rather than chmod'ed after bind: in
+		// between, another user could connect, and be served once Serve
+		// accepts the queued connection. The umask is the process's, so a
+		// file another goroutine creates at this instant is 0600 too,
+		// which is only stricter.
+		umask := syscall.Umask(0o177)
 		ln, err := net.Listen("unix", socketPath)
+		syscall.Umask(umask)
 		if err != nil {
 			return fmt.Errorf("control socket %s: %w", socketPath, err)
 		}
 		lns = append(lns, ln)
-		if err := os.Chmod(socketPath, 0o600); err != nil {
-			closeAll()
-			return fmt.Errorf("control socket %s: %w", socketPath, err)
-		}
 		local := &ctlproto.Server{Handler: m, Logger: m.log, Sessions: &m.controlUsers}
 		go local.Serve(ln)
 	}
