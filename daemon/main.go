@@ -360,12 +360,11 @@ func (c *cli) serve(ready *os.File) error {
 	log := slog.New(slog.NewTextHandler(logOut, nil)).With("proc", "master")
 
 	m, err := master.New(master.Options{
-		Config:    c.cfg,
-		Version:   Version,
-		Logger:    log,
-		WorkerLog: logOut,
-		Logs:      logOut,
-		Terminal:  terminal,
+		Config:   c.cfg,
+		Version:  Version,
+		Logger:   log,
+		Logs:     logOut,
+		Terminal: terminal,
 		Ready: func(err error) {
 			if ready == nil {
 				return

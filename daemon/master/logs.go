@@ -42,7 +42,9 @@ func NewLogHub(out io.Writer) *LogHub {
 	return &LogHub{out: out, subs: make(map[*follower]struct{})}
 }
 
-// Write passes p to the log and records each whole line in it.
+// Write passes p to the log and records each whole line in it, taking
+// its group and pid from the line's own attributes: this is how the
+// master's log lines come in.
 func (h *LogHub) Write(p []byte) (int, error) {
 	n, err := h.out.Write(p)
 	h.mu.Lock()
@@ -64,6 +66,19 @@ func (h *LogHub) Write(p []byte) (int, error) {
 		h.partial = append([]byte(nil), data...)
 	}
 	return n, err
+}
+
+// WriteWorkerLine passes one line a worker wrote (without its newline) to
+// the log and records it as that worker's, whatever the line says: an
+// app's own output to stderr belongs to the worker that printed it.
+func (h *LogHub) WriteWorkerLine(line []byte, group string, pid int) error {
+	_, err := h.out.Write(append(line[:len(line):len(line)], '\n'))
+	l := parseLogLine(line)
+	l.Group, l.PID = group, pid
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.addLocked(l)
+	return err
 }
 
 func (h *LogHub) addLocked(l ctlproto.LogLine) {
@@ -117,37 +132,79 @@ func (h *LogHub) Logs(ctx context.Context, n int, group string, follow bool) ([]
 
 // parseLogLine reads the time, group and pid attributes of a slog text
 // line; a line in another format is kept whole with the time it arrived.
+// Only whole attributes count: a message such as msg="joined group=x"
+// names no group.
 func parseLogLine(b []byte) ctlproto.LogLine {
 	l := ctlproto.LogLine{Text: string(b), Time: time.Now()}
-	if v, ok := attr(b, "time="); ok {
-		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-			l.Time = t
+	first := true
+	scanAttrs(b, func(key, value string) bool {
+		switch {
+		case first && key == "time":
+			if t, err := time.Parse(time.RFC3339Nano, value); err == nil {
+				l.Time = t
+			}
+		case key == "group" && l.Group == "":
+			l.Group = value
+		case key == "pid" && l.PID == 0:
+			l.PID, _ = strconv.Atoi(value)
 		}
-	}
-	if v, ok := attr(b, " group="); ok {
-		l.Group = v
-	}
-	if v, ok := attr(b, " pid="); ok {
-		l.PID, _ = strconv.Atoi(v)
-	}
+		first = false
+		return true
+	})
 	return l
 }
 
-// attr finds key (with its leading space, except at the start) and returns
-// the value up to the next space. Quoted values are not split; groups and
-// pids are never quoted.
-func attr(b []byte, key string) (string, bool) {
-	var i int
-	if key == "time=" {
-		if !bytes.HasPrefix(b, []byte(key)) {
-			return "", false
+// scanAttrs calls fn with each key=value of a slog text line, in order,
+// quoted values unquoted, until fn returns false or the line ends. A word
+// without "=" is skipped; so is a quoted value that does not unquote.
+func scanAttrs(b []byte, fn func(key, value string) bool) {
+	for len(b) > 0 {
+		if b[0] == ' ' {
+			b = b[1:]
+			continue
 		}
-	} else if i = bytes.Index(b, []byte(key)); i < 0 {
-		return "", false
+		end := bytes.IndexAny(b, " =")
+		if end < 0 || b[end] == ' ' {
+			if end < 0 {
+				return
+			}
+			b = b[end:] // a word that is no attribute
+			continue
+		}
+		key := string(b[:end])
+		b = b[end+1:]
+		var value string
+		if len(b) > 0 && b[0] == '"' {
+			n := quotedLen(b)
+			v, err := strconv.Unquote(string(b[:n]))
+			b = b[n:]
+			if err != nil {
+				continue
+			}
+			value = v
+		} else {
+			n := bytes.IndexByte(b, ' ')
+			if n < 0 {
+				n = len(b)
+			}
+			value, b = string(b[:n]), b[n:]
+		}
+		if !fn(key, value) {
+			return
+		}
 	}
-	v := b[i+len(key):]
-	if j := bytes.IndexByte(v, ' '); j >= 0 {
-		v = v[:j]
+}
+
+// quotedLen is the length of the Go-quoted string at the start of b,
+// closing quote included; all of b if it is never closed.
+func quotedLen(b []byte) int {
+	for i := 1; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
 	}
-	return string(v), true
+	return len(b)
 }

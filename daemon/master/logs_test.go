@@ -83,3 +83,47 @@ func TestRespawnDelayBacksOff(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLogLine(t *testing.T) {
+	at := time.Date(2026, 11, 23, 19, 0, 0, 0, time.UTC)
+	tests := []struct {
+		line  string
+		group string
+		pid   int
+		time  time.Time // zero: the time it arrived
+	}{
+		{`time=2026-11-23T19:00:00Z level=INFO msg=started proc=master group=Echo pid=7`, "Echo", 7, at},
+		{`time=2026-11-23T19:00:00Z level=INFO msg="user joined group=admins pid=1" proc=worker group=Chat pid=8`, "Chat", 8, at},
+		{`time=2026-11-23T19:00:00Z msg="a \"quoted\" group=x" group="My Group" pid=9`, "My Group", 9, at},
+		{`time=2026-11-23T19:00:00Z msg="never closed group=x pid=1`, "", 0, at},
+		{`panic: runtime error: group=lost pid=3`, "lost", 3, time.Time{}},
+		{`plain text from an app`, "", 0, time.Time{}},
+		{`level=INFO time=2026-11-23T19:00:00Z group=Echo`, "Echo", 0, time.Time{}},
+		{``, "", 0, time.Time{}},
+	}
+	for _, tt := range tests {
+		l := parseLogLine([]byte(tt.line))
+		if l.Group != tt.group || l.PID != tt.pid || l.Text != tt.line {
+			t.Errorf("parseLogLine(%q) = group %q pid %d; want %q, %d", tt.line, l.Group, l.PID, tt.group, tt.pid)
+		}
+		if !tt.time.IsZero() && !l.Time.Equal(tt.time) || tt.time.IsZero() && time.Since(l.Time) > time.Minute {
+			t.Errorf("parseLogLine(%q).Time = %v; want %v (zero: now)", tt.line, l.Time, tt.time)
+		}
+	}
+}
+
+// A worker's line is its own, whatever its text claims, and reaches the
+// log file whole.
+func TestLogHubWorkerLines(t *testing.T) {
+	var sink bytes.Buffer
+	h := NewLogHub(&sink)
+	h.WriteWorkerLine([]byte("a raw line on stderr"), "Echo", 41)
+	h.WriteWorkerLine([]byte(`time=2026-11-23T19:00:00Z msg=x group=Chat pid=1`), "Echo", 42)
+	got, _ := h.Logs(context.Background(), 10, "Echo", false)
+	if len(got) != 2 || got[0].PID != 41 || got[1].PID != 42 || got[1].Group != "Echo" {
+		t.Fatalf("Echo's lines: %+v", got)
+	}
+	if want := "a raw line on stderr\ntime=2026-11-23T19:00:00Z msg=x group=Chat pid=1\n"; sink.String() != want {
+		t.Errorf("log file got %q; want %q", sink.String(), want)
+	}
+}

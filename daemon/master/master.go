@@ -33,7 +33,8 @@ type Options struct {
 	Exe     string       // the binary workers re-execute; os.Executable() when empty
 	Version string       // shown in status
 	Logger  *slog.Logger // the daemon's log
-	// WorkerLog receives each line workers write to stderr (their logs).
+	// WorkerLog receives each line workers write to stderr (their logs),
+	// when Logs is nil.
 	WorkerLog io.Writer
 	// Terminal, when set and debug = 1, receives what apps print to
 	// stdout, except for groups with no_debug = 1.
@@ -41,8 +42,9 @@ type Options struct {
 	// Ready is called once: with nil when every worker of every group
 	// serves, or with the reason start-up failed.
 	Ready func(error)
-	// Logs, when set, serves `tail`: the Logger and WorkerLog should write
-	// through it.
+	// Logs, when set, serves `tail`. The Logger should write through it;
+	// workers' lines go to it instead of WorkerLog, each recorded as the
+	// line of the worker that wrote it.
 	Logs *LogHub
 }
 
@@ -363,7 +365,7 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 	m.mu.Lock()
 	m.procs[p.pid] = p
 	m.mu.Unlock()
-	go m.copyLog(logR)
+	go m.copyLog(logR, g.Name, pid)
 	go m.serveIPC(p)
 	m.log.Info("worker started", "group", g.Name, "slot", slot, "pid", p.pid)
 	return p, nil
@@ -396,13 +398,16 @@ func credential(name string) (*syscall.Credential, error) {
 }
 
 // copyLog copies a worker's stderr, line by line, into the daemon's log.
-func (m *Master) copyLog(r *os.File) {
+func (m *Master) copyLog(r *os.File, group string, pid int) {
 	defer r.Close()
 	s := bufio.NewScanner(r)
 	s.Buffer(make([]byte, 4096), 1<<20)
 	for s.Scan() {
-		line := append(s.Bytes(), '\n')
-		m.opts.WorkerLog.Write(line)
+		if m.opts.Logs != nil {
+			m.opts.Logs.WriteWorkerLine(s.Bytes(), group, pid)
+			continue
+		}
+		m.opts.WorkerLog.Write(append(s.Bytes(), '\n'))
 	}
 }
 
