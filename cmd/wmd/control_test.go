@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -366,5 +367,42 @@ func TestReloadOneGroup(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), `no group "Nope"`) {
 		t.Errorf("wmctl reload Nope: %v\n%s", err, out)
+	}
+}
+
+// tail GROUP shows what the group's workers wrote to stderr, in any
+// format, and nothing another group's workers wrote.
+func TestTailGroupHasItsWorkersRawOutput(t *testing.T) {
+	d := newDaemonBin(t, testd(t), "", map[string]string{
+		"A": "app = Printer\nmarker = marker-of-A\n",
+		"B": "app = Printer\nmarker = marker-of-B\n",
+	})
+	d.start()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := ctlproto.Dial(ctx, "unix:"+filepath.Join(d.dir, "run/wmd.sock"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Following, since the worker's pipe may lag behind its ready report.
+	pids := d.pids("A")
+	errFound := errors.New("found")
+	var lines []ctlproto.LogLine
+	err = c.Tail(ctx, 1000, "A", true, func(l ctlproto.LogLine) error {
+		lines = append(lines, l)
+		if strings.Contains(l.Text, "marker-of-B") || l.Group != "A" {
+			t.Errorf("tail A shows %+v", l)
+		}
+		if l.Text != "stderr marker-of-A" {
+			return nil
+		}
+		if !slices.Contains(pids, l.PID) {
+			t.Errorf("A's raw line is credited to pid %d, not one of A's workers %v", l.PID, pids)
+		}
+		return errFound
+	})
+	if !errors.Is(err, errFound) {
+		t.Errorf("tail -f A ended (%v) without the line its worker wrote to stderr:\n%+v", err, lines)
 	}
 }

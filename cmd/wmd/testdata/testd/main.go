@@ -10,7 +10,8 @@
 // The apps, all speaking text:// unless said otherwise:
 //
 //	Version  answers every line with the build it was linked with
-//	Printer  prints its marker key to stdout in OnStart (debug mode)
+//	Printer  prints its marker key to stdout in OnStart (debug mode), and
+//	         "stderr " and the marker to stderr (the log)
 //	Ticker   pushes "tick N" to each connection every interval (key)
 //	Flood    on a line "N", pushes N bytes from a timer, stopping at
 //	         the first failed Send
@@ -84,7 +85,10 @@ func newPrinter(g *daemon.Group) (daemon.Handler, error) {
 	return printer{marker: extra(g, "marker", "printer "+g.Name)}, nil
 }
 
-func (p printer) OnStart()                         { fmt.Println(p.marker) }
+func (p printer) OnStart() {
+	fmt.Println(p.marker)
+	fmt.Fprintln(os.Stderr, "stderr", p.marker)
+}
 func (printer) OnMessage(c *daemon.Conn, _ []byte) { c.Send([]byte("ok")) }
 
 // ticker pushes a line to each connection from a timer of its own.
