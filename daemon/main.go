@@ -43,7 +43,7 @@ commands:
   start [-d]    run the daemon; -d detaches once every worker serves
   stop          stop gracefully (drain, then SIGKILL after stop_timeout)
   restart [-d]  stop, then start
-  reload        smooth reload: replace workers one at a time
+  reload [GROUP] smooth reload: replace workers one at a time (of GROUP only)
   status        print GLOBAL STATUS and PROCESS STATUS (exit 3 if not running)
   check         validate the config folder and exit
 
@@ -97,7 +97,12 @@ func run(args []string, code []Group) int {
 			fmt.Fprintf(os.Stderr, "usage: %s [-c DIR] %s [-d]\n", name, cmd)
 			return exitUsage
 		}
-	case "stop", "reload", "status", "check":
+	case "reload":
+		if len(cmdArgs) > 1 {
+			fmt.Fprintf(os.Stderr, "usage: %s [-c DIR] reload [GROUP]\n", name)
+			return exitUsage
+		}
+	case "stop", "status", "check":
 		if len(cmdArgs) > 0 {
 			fmt.Fprintf(os.Stderr, "%s: %s takes no arguments\n", name, cmd)
 			return exitUsage
@@ -132,7 +137,11 @@ func run(args []string, code []Group) int {
 		}
 		return cli.start(detach)
 	case "reload":
-		return cli.call("reload")
+		reload := ctlproto.Command{Name: ctlproto.CmdReload}
+		if len(cmdArgs) == 1 {
+			reload.Group = cmdArgs[0]
+		}
+		return cli.call(reload.String())
 	case "status":
 		return cli.call("status")
 	case "check":

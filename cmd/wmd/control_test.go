@@ -363,6 +363,19 @@ func TestReloadOneGroup(t *testing.T) {
 		}
 	}
 
+	// wmd reload GROUP returns at once; the group's workers change.
+	otherBefore = d.pids("Other")
+	if out, code := d.wmd("reload", "Other"); code != 0 || !strings.Contains(out, "reload of Other started") {
+		t.Errorf("wmd reload Other: exit %d\n%s", code, out)
+	}
+	eventually(t, 20*time.Second, "Other's worker to be replaced", func() bool {
+		now := d.pids("Other")
+		return len(now) == 1 && !slices.Contains(otherBefore, now[0])
+	})
+	if out, code := d.wmd("reload", "Nope"); code != 1 || !strings.Contains(out, `no group "Nope"`) {
+		t.Errorf("wmd reload Nope: exit %d\n%s", code, out)
+	}
+
 	out, err = exec.Command(wmctl(t), "-c", d.dir, "reload", "Nope").CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), `no group "Nope"`) {
