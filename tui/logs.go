@@ -16,8 +16,8 @@ import (
 // Following: while the view is at the bottom, new lines scroll it; once
 // the user scrolls up it stays where it is. Pausing freezes what is shown
 // while lines keep arriving into the buffer; resuming shows them all.
-// Searching marks every matching line and puts the view on one match; n
-// and N go to the next and the previous.
+// Searching highlights every occurrence of the text and puts the view on
+// one match (one line); n and N go to the next and the previous line.
 type logPane struct {
 	visible bool
 	group   string // the group followed, "" for every group
@@ -29,6 +29,9 @@ type logPane struct {
 	search  string
 	matches []int // indexes of lines that contain search
 	current int   // index into matches, -1 for none
+	// matchStyle marks each occurrence of search; currentStyle those on
+	// the current match's line.
+	matchStyle, currentStyle lipgloss.Style
 
 	vp viewport.Model
 }
@@ -84,12 +87,47 @@ func (l *logPane) add(lines []ctlproto.LogLine) {
 	}
 }
 
-// show puts the buffer into the viewport, and the view at the bottom if
-// follow.
+// show puts the buffer into the viewport, the search's occurrences
+// highlighted, and the view at the bottom if follow. While paused it
+// leaves out the lines that arrived since. The viewport gets a copy: it
+// keeps the slice it is given, and the buffer changes under a paused view.
 func (l *logPane) show(follow bool) {
-	l.vp.SetContentLines(l.lines)
+	view := slices.Clone(l.lines[:max(0, len(l.lines)-l.unseen)])
+	for k, i := range l.matches {
+		if i >= len(view) {
+			break
+		}
+		style := l.matchStyle
+		if k == l.current {
+			style = l.currentStyle
+		}
+		view[i] = highlight(view[i], l.search, style)
+	}
+	l.vp.SetContentLines(view)
 	if follow {
 		l.vp.GotoBottom()
+	}
+}
+
+// highlight renders each occurrence of sub in line (ignoring case) with
+// style. Lines hold no escape sequences (ctlproto.Printable saw to it), so
+// the ones added here are the only ones.
+func highlight(line, sub string, style lipgloss.Style) string {
+	lower, lsub := strings.ToLower(line), strings.ToLower(sub)
+	if len(lower) != len(line) || lsub == "" {
+		// Lower-casing changed byte offsets: mark the whole line.
+		return style.Render(line)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(lower, lsub)
+		if i < 0 {
+			b.WriteString(line)
+			return b.String()
+		}
+		b.WriteString(line[:i])
+		b.WriteString(style.Render(line[i : i+len(lsub)]))
+		line, lower = line[i+len(lsub):], lower[i+len(lsub):]
 	}
 }
 
@@ -111,13 +149,14 @@ func (l *logPane) setSearch(s string) {
 	l.search = s
 	l.matches = l.matches[:0]
 	l.current = -1
-	if s == "" {
-		return
-	}
 	for i, line := range l.lines {
-		if containsFold(line, s) {
+		if s != "" && containsFold(line, s) {
 			l.matches = append(l.matches, i)
 		}
+	}
+	if len(l.matches) == 0 {
+		l.show(false)
+		return
 	}
 	l.jump(len(l.matches) - 1)
 }
@@ -135,22 +174,8 @@ func (l *logPane) jump(i int) {
 		return
 	}
 	l.current = i
+	l.show(false)
 	l.vp.SetYOffset(l.matches[i] - l.vp.Height()/2)
-}
-
-// lineStyle is how the viewport draws line i: the search's current
-// match in one style, its other matches in another.
-func (l *logPane) lineStyle(i int, s styles) lipgloss.Style {
-	if len(l.matches) == 0 {
-		return lipgloss.NewStyle()
-	}
-	if l.current >= 0 && l.matches[l.current] == i {
-		return s.current
-	}
-	if _, found := slices.BinarySearch(l.matches, i); found {
-		return s.match
-	}
-	return lipgloss.NewStyle()
 }
 
 func containsFold(s, sub string) bool {

@@ -6,7 +6,6 @@ import (
 
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 
 	"github.com/wm-go/wm/ctlproto"
 )
@@ -177,7 +176,7 @@ func New(opts Options) *Model {
 	}
 	m.styles = newStyles(m.dark, opts.NoColor)
 	m.logs.vp = viewport.New()
-	m.logs.vp.StyleLineFunc = func(i int) lipgloss.Style { return m.logs.lineStyle(i, m.styles) }
+	m.logs.matchStyle, m.logs.currentStyle = m.styles.match, m.styles.current
 	m.relayout()
 	return m
 }

@@ -29,8 +29,8 @@ type styles struct {
 	warn     lipgloss.Style
 	bad      lipgloss.Style
 	info     lipgloss.Style
-	match    lipgloss.Style // a log line that matches the search
-	current  lipgloss.Style // the match the search is on
+	match    lipgloss.Style // the search's text in a log line
+	current  lipgloss.Style // the search's text in the line the search is on
 }
 
 // newStyles builds the styles for a dark or light background, with or

@@ -50,6 +50,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tea.BackgroundColorMsg:
 		m.dark = msg.IsDark()
 		m.styles = newStyles(m.dark, m.opts.NoColor)
+		m.logs.matchStyle, m.logs.currentStyle = m.styles.match, m.styles.current
+		m.logs.show(false)
 	case tea.KeyPressMsg:
 		return m.key(msg)
 
