@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -126,4 +127,24 @@ func TestLogHubWorkerLines(t *testing.T) {
 	if want := "a raw line on stderr\ntime=2026-11-23T19:00:00Z msg=x group=Chat pid=1\n"; sink.String() != want {
 		t.Errorf("log file got %q; want %q", sink.String(), want)
 	}
+}
+
+// Any line parses without panicking, keeps its text, and a group it
+// reports is one of its words' values.
+func FuzzParseLogLine(f *testing.F) {
+	for _, s := range []string{
+		`time=2026-11-23T19:00:00Z level=INFO msg="a \"b\" group=x" group=Echo pid=7`,
+		`msg="unterminated group=x`, `=`, `group=`, `"`, `a b=c "d=e"`, `pid=-1 pid=99999999999999999999`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l := parseLogLine([]byte(s))
+		if l.Text != s {
+			t.Fatalf("text %q, want %q", l.Text, s)
+		}
+		if l.Group != "" && !strings.Contains(s, "group=") {
+			t.Fatalf("group %q from a line without group=: %q", l.Group, s)
+		}
+	})
 }
