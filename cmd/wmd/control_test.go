@@ -343,14 +343,30 @@ func TestReloadOneGroup(t *testing.T) {
 		t.Errorf("Other's workers changed from %v to %v on a reload of Echo", otherBefore, got)
 	}
 
-	// Two group reloads asked for at once: the second joins the next
-	// reload, and each returns once its own group is replaced.
+	// Two group reloads asked for at once: the second may join the next
+	// reload or the one running; either way each returns once its own
+	// group is replaced, and reports on that group alone.
+	// A reload of everything runs first, so that both requests usually
+	// queue behind it and are served by one reload of the two groups.
 	echoBefore, otherBefore = d.pids("Echo"), d.pids("Other")
+	if out, code := d.wmd("reload"); code != 0 {
+		t.Fatalf("wmd reload: exit %d\n%s", code, out)
+	}
 	var wg sync.WaitGroup
-	for _, group := range []string{"Echo", "Other"} {
+	for group, n := range map[string]int{"Echo": 2, "Other": 1} {
 		wg.Go(func() {
-			if out, err := exec.Command(wmctl(t), "-c", d.dir, "reload", "--wait", group).CombinedOutput(); err != nil {
+			out, err := exec.Command(wmctl(t), "-c", d.dir, "reload", "--wait", group).CombinedOutput()
+			if err != nil {
 				t.Errorf("wmctl reload --wait %s: %v\n%s", group, err, out)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			for i, line := range lines[:len(lines)-1] {
+				if want := fmt.Sprintf("replaced %s pid ", group); !strings.HasPrefix(line, want) || !strings.HasSuffix(line, fmt.Sprintf("(%d/%d)", i+1, n)) {
+					t.Errorf("wmctl reload --wait %s, line %d: %q", group, i+1, line)
+				}
+			}
+			if want := fmt.Sprintf("reload done: %d replaced", n); len(lines) != n+1 || !strings.HasPrefix(lines[n], want) {
+				t.Errorf("wmctl reload --wait %s said:\n%s\nwant %d progress lines and %q", group, out, n, want)
 			}
 		})
 	}

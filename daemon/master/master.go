@@ -736,12 +736,16 @@ func (m *Master) reloadLoop() {
 		gen := m.reloadGen
 		m.reloadMu.Unlock()
 
-		result := m.reloadOnce(gen, scope)
+		result, byGroup := m.reloadOnce(gen, scope)
 
 		m.reloadMu.Lock()
 		for w := range m.reloadWaiters {
 			if w.gen <= gen {
-				w.done <- result
+				if w.group == "" {
+					w.done <- result
+				} else {
+					w.done <- byGroup[w.group]
+				}
 				delete(m.reloadWaiters, w)
 			}
 		}
@@ -749,8 +753,9 @@ func (m *Master) reloadLoop() {
 	}
 }
 
-// reloadOnce is one reload, generation gen, of the groups in scope.
-func (m *Master) reloadOnce(gen int, scope reloadScope) ctlproto.ReloadResult {
+// reloadOnce is one reload, generation gen, of the groups in scope. It
+// returns the outcome of the whole reload and of each group in it.
+func (m *Master) reloadOnce(gen int, scope reloadScope) (ctlproto.ReloadResult, map[string]ctlproto.ReloadResult) {
 	began := time.Now()
 	var names []string
 	for _, g := range m.cfg.Groups {
@@ -777,47 +782,69 @@ func (m *Master) reloadOnce(gen int, scope reloadScope) ctlproto.ReloadResult {
 		}
 	}
 	var result ctlproto.ReloadResult
+	byGroup := make(map[string]ctlproto.ReloadResult, len(plan))
 	for _, t := range plan {
+		var group ctlproto.ReloadResult
 		for _, p := range t.ps {
 			if t.g.NoReload {
 				p.ch.Send(ipc.Message{Type: ipc.Reload})
 				continue
 			}
-			ev := ctlproto.ReloadEvent{Group: t.g.Name, OldPID: p.pid, Total: total}
+			ev := ctlproto.ReloadEvent{Group: t.g.Name, OldPID: p.pid}
 			next, err := m.replace(p)
 			if err != nil {
 				result.Failed++
+				group.Failed++
 				ev.Err = err.Error()
 			} else {
 				result.Replaced++
+				group.Replaced++
 				ev.NewPID = next
 			}
-			ev.Replaced = result.Replaced
-			m.reloadProgress(gen, ev)
+			// Counted over the whole reload, and over the group alone for
+			// those who asked for the group only.
+			all, own := ev, ev
+			all.Replaced, all.Total = result.Replaced, total
+			own.Replaced, own.Total = group.Replaced, len(t.ps)
+			m.reloadProgress(gen, all, own)
 		}
+		group.Took = time.Since(began)
+		byGroup[t.g.Name] = group
 	}
 	result.Took = time.Since(began)
 	m.log.Info("reload finished", "replaced", result.Replaced, "failed", result.Failed,
 		"took", result.Took.Round(time.Millisecond).String())
-	return result
+	return result, byGroup
 }
 
 // reloadWaiter is one ReloadWait call, waiting for generation gen.
 type reloadWaiter struct {
 	gen    int
+	group  string // the group asked for, "" for all
 	events chan ctlproto.ReloadEvent
 	done   chan ctlproto.ReloadResult
 }
 
-func (m *Master) reloadProgress(gen int, ev ctlproto.ReloadEvent) {
+// reloadProgress hands a worker's replacement to the waiters of
+// generation gen: all, counted over the whole reload, to those who asked
+// for every group; own, counted over its group, to those who asked for
+// that group.
+func (m *Master) reloadProgress(gen int, all, own ctlproto.ReloadEvent) {
 	m.reloadMu.Lock()
 	defer m.reloadMu.Unlock()
 	for w := range m.reloadWaiters {
-		if w.gen == gen {
-			select {
-			case w.events <- ev:
-			default:
-			}
+		ev := all
+		switch {
+		case w.gen != gen:
+			continue
+		case w.group == own.Group:
+			ev = own
+		case w.group != "":
+			continue // another group's worker
+		}
+		select {
+		case w.events <- ev:
+		default:
 		}
 	}
 }
@@ -836,6 +863,7 @@ func (m *Master) ReloadWait(ctx context.Context, group string, progress func(ctl
 	// that generation covers group.
 	w := &reloadWaiter{
 		gen:    m.reloadGen + 1,
+		group:  group,
 		events: make(chan ctlproto.ReloadEvent, 1024),
 		done:   make(chan ctlproto.ReloadResult, 1),
 	}
