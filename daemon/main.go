@@ -40,12 +40,12 @@ const envReadyFD = "WM_READY_FD"
 const usage = `usage: %s [-c DIR] COMMAND
 
 commands:
-  start [-d]    run the daemon; -d detaches once every worker serves
-  stop          stop gracefully (drain, then SIGKILL after stop_timeout)
-  restart [-d]  stop, then start
-  reload [GROUP] smooth reload: replace workers one at a time (of GROUP only)
-  status        print GLOBAL STATUS and PROCESS STATUS (exit 3 if not running)
-  check         validate the config folder and exit
+  start [-d]      run the daemon; -d detaches once every worker serves
+  stop            stop gracefully (drain, then SIGKILL after stop_timeout)
+  restart [-d]    stop, then start
+  reload [GROUP]  smooth reload: replace workers one at a time (of GROUP only)
+  status          print GLOBAL STATUS and PROCESS STATUS (exit 3 if not running)
+  check           validate the config folder and exit
 
 flags:
 `
@@ -201,16 +201,46 @@ func (c *cli) failf(format string, args ...any) int {
 // call sends one command to the running daemon and prints its reply.
 func (c *cli) call(cmd string) int {
 	reply, err := c.control(cmd)
-	if errors.Is(err, ctlproto.ErrNotRunning) {
+	var refused *ctlproto.RemoteError
+	switch {
+	case errors.Is(err, errNoControl):
+		return c.withoutControl(cmd, err)
+	case errors.Is(err, ctlproto.ErrNotRunning):
 		fmt.Fprintf(c.errOut, "%s: not running (config %s)\n", c.name, c.cfg.Dir)
 		return exitNotRunning
-	}
-	if err != nil {
+	case errors.As(err, &refused):
+		return c.failf("%s", refused.Reason)
+	case err != nil:
 		return c.failf("%s: %v", cmd, err)
 	}
 	fmt.Fprint(c.out, reply)
 	return exitOK
 }
+
+// withoutControl answers cmd when the config turns every control address
+// off: a whole reload can still be asked for with SIGUSR1, since the
+// locked pid file names the master for sure; nothing else can be done.
+func (c *cli) withoutControl(cmd string, why error) int {
+	pid, running, err := pidfile.Running(c.cfg.Global.PIDFile)
+	switch {
+	case err != nil:
+		return c.failf("%s: %v", cmd, err)
+	case !running:
+		fmt.Fprintf(c.errOut, "%s: not running (config %s)\n", c.name, c.cfg.Dir)
+		return exitNotRunning
+	case cmd == ctlproto.CmdReload:
+		if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+			return c.failf("reload: signal pid %d: %v", pid, err)
+		}
+		fmt.Fprintf(c.out, "reload started (SIGUSR1 to pid %d: %v)\n", pid, why)
+		return exitOK
+	}
+	return c.failf("%s: the daemon runs (pid %d) but cannot be asked: %v", cmd, pid, why)
+}
+
+// errNoControl is the reason control gives when the config turns off both
+// the control socket and the control port.
+var errNoControl = errors.New("control_socket and control_listen are both off")
 
 // control sends one command over the local control socket, or, when
 // control_socket is off, over control_listen with control_password.
@@ -222,7 +252,7 @@ func (c *cli) control(cmd string) (string, error) {
 		if addr := g.ControlAddress(); addr != "" {
 			return ctlproto.Call(ctx, "tcp", addr, g.ControlPassword, cmd)
 		}
-		return "", fmt.Errorf("both control_socket and control_listen are off in %s: %w", g.File, ctlproto.ErrNotRunning)
+		return "", fmt.Errorf("%w in %s", errNoControl, g.File)
 	}
 	return ctlproto.Call(ctx, "unix", g.ControlSocket, "", cmd)
 }
@@ -418,7 +448,7 @@ func (c *cli) detach() int {
 	if err != nil {
 		return c.failf("start: %v", err)
 	}
-	args := []string{"wm: master -c " + c.cfg.Dir, "-c", c.cfg.Dir, "start"}
+	args := []string{"wm: master", "-c", c.cfg.Dir, "start"}
 	p, err := os.StartProcess(exe, args, &os.ProcAttr{
 		Env:   append(os.Environ(), envReadyFD+"=3"),
 		Files: []*os.File{devnull, devnull, devnull, w},

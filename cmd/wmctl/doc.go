@@ -4,7 +4,7 @@
 //	wmctl [-c DIR] [--addr tcp://HOST:PORT | unix:PATH] [--password P] [--json] [--timeout D] COMMAND [ARGS...]
 //
 // The commands are the control port's (see package ctlproto): status,
-// reload [--wait], kill PID, stop, help, tail [-n N] [-f] [GROUP] and
+// reload [--wait] [GROUP], kill PID, stop, help, tail [-n N] [-f] [GROUP] and
 // watch [INTERVAL]. Flags come before the command.
 //
 // # Finding the daemon

@@ -39,8 +39,10 @@ Controls a running wm daemon over its control port.
 
 commands:
   status            print GLOBAL STATUS and PROCESS STATUS
-  reload [--wait]   smooth reload; --wait prints each worker replaced and
-                    returns when all are, with how long it took
+  reload [--wait] [GROUP]
+                    smooth reload of every group, or of GROUP; --wait prints
+                    each worker replaced and returns when all are, with how
+                    long it took
   kill PID          smoothly restart one worker
   stop              stop the daemon gracefully
   help              list the daemon's commands

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wm-go/wm/internal/testkit"
 )
@@ -66,5 +67,41 @@ func TestControlFallsBackToTCPWhenSocketIsOff(t *testing.T) {
 	}
 	if out, code := d.wmd("stop"); code != 0 {
 		t.Fatalf("stop over tcp: exit %d\n%s", code, out)
+	}
+}
+
+// With no control address at all, status says why it cannot ask, reload
+// falls back to SIGUSR1 (the locked pid file names the master), and stop
+// to SIGTERM.
+func TestCLIWithEveryControlAddressOff(t *testing.T) {
+	d := newDaemon(t, "control_socket = off\n", map[string]string{"Echo": echoGroup})
+	d.start()
+	if out, code := d.wmd("status"); code != 1 || !strings.Contains(out, "cannot be asked: control_socket and control_listen are both off") {
+		t.Errorf("status: exit %d, %q; want 1 and the reason", code, out)
+	}
+	if out, code := d.wmd("reload", "Echo"); code != 1 || !strings.Contains(out, "both off") {
+		t.Errorf("reload Echo: exit %d, %q; want 1 and the reason", code, out)
+	}
+	if out, code := d.wmd("reload"); code != 0 || !strings.Contains(out, "reload started (SIGUSR1 to pid") {
+		t.Fatalf("reload: exit %d, %q; want the SIGUSR1 fallback", code, out)
+	}
+	eventually(t, 20*time.Second, "the reload to finish", func() bool {
+		return strings.Contains(d.log(), `msg="reload finished" proc=master replaced=2 failed=0`)
+	})
+	if out, code := d.wmd("stop"); code != 0 {
+		t.Fatalf("stop: exit %d\n%s", code, out)
+	}
+	if out, code := d.wmd("status"); code != 3 || !strings.Contains(out, "not running") {
+		t.Errorf("status after stop: exit %d, %q; want 3", code, out)
+	}
+}
+
+// A refusal is the daemon's reason, said once.
+func TestCLIReloadUnknownGroup(t *testing.T) {
+	d := newDaemon(t, "", map[string]string{"Echo": echoGroup})
+	d.start()
+	out, code := d.wmd("reload", "Nope")
+	if want := `reload: no group "Nope" (the groups are Echo)`; code != 1 || strings.TrimSpace(out) != "wmd: "+want {
+		t.Errorf("reload Nope: exit %d, %q; want 1 and %q", code, out, "wmd: "+want)
 	}
 }

@@ -785,6 +785,7 @@ func (m *Master) reloadOnce(gen int, scope reloadScope) (ctlproto.ReloadResult, 
 	byGroup := make(map[string]ctlproto.ReloadResult, len(plan))
 	for _, t := range plan {
 		var group ctlproto.ReloadResult
+		groupBegan := time.Now()
 		for _, p := range t.ps {
 			if t.g.NoReload {
 				p.ch.Send(ipc.Message{Type: ipc.Reload})
@@ -808,7 +809,7 @@ func (m *Master) reloadOnce(gen int, scope reloadScope) (ctlproto.ReloadResult, 
 			own.Replaced, own.Total = group.Replaced, len(t.ps)
 			m.reloadProgress(gen, all, own)
 		}
-		group.Took = time.Since(began)
+		group.Took = time.Since(groupBegan)
 		byGroup[t.g.Name] = group
 	}
 	result.Took = time.Since(began)
