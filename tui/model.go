@@ -34,6 +34,11 @@ type Options struct {
 	// LogLines is how many log lines the log pane keeps (and asks the
 	// daemon for when it connects); DefaultLogLines if 0.
 	LogLines int
+	// NoMouse leaves the mouse to the terminal (for selecting text
+	// without holding shift). By default a click selects a table row or
+	// focuses the log pane, and the wheel moves the selection or scrolls
+	// the log pane under the pointer.
+	NoMouse bool
 }
 
 // Defaults of [Options].

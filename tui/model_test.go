@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -457,5 +458,66 @@ func TestQuit(t *testing.T) {
 	h.until("quit", func() bool { return h.quit })
 	if h.m.ctx.Err() == nil {
 		t.Error("q did not end the model's context")
+	}
+}
+
+// A click selects the row under the pointer and the wheel moves the
+// selection; over the log pane, a click gives it the keys and the wheel
+// scrolls it. With NoMouse the terminal keeps the mouse.
+func TestMouse(t *testing.T) {
+	h := started(t, 120, 40, Options{})
+	if h.m.View().MouseMode != tea.MouseModeCellMotion {
+		t.Fatal("wmtop does not ask for mouse events")
+	}
+	lineOf := func(text string) int {
+		t.Helper()
+		for y, line := range strings.Split(h.screen(), "\n") {
+			if strings.Contains(line, text) {
+				return y
+			}
+		}
+		t.Fatalf("%q is not on screen:\n%s", text, h.screen())
+		return 0
+	}
+	selected := func() string {
+		if p := h.m.selectedProc(); p != nil {
+			return fmt.Sprint(p.PID)
+		}
+		return h.m.selectedGroup()
+	}
+
+	h.send(tea.MouseClickMsg{X: 10, Y: lineOf(" 302 "), Button: tea.MouseLeft})
+	if got := selected(); got != "302" {
+		t.Errorf("clicked on 302's row, selected %s", got)
+	}
+	h.send(tea.MouseWheelMsg{X: 10, Y: lineOf(" 302 "), Button: tea.MouseWheelDown})
+	if got := selected(); got != "303" {
+		t.Errorf("wheel down from 302 selected %s, want 303", got)
+	}
+	h.send(tea.MouseWheelMsg{X: 10, Y: lineOf(" 302 "), Button: tea.MouseWheelUp})
+	if got := selected(); got != "302" {
+		t.Errorf("wheel up from 303 selected %s, want 302", got)
+	}
+	h.send(tea.MouseClickMsg{X: 10, Y: lineOf("── PROCESS STATUS"), Button: tea.MouseLeft})
+	if got := selected(); got != "302" {
+		t.Errorf("a click on the heading changed the selection to %s", got)
+	}
+
+	for i := range 100 {
+		h.logLine(ctlproto.LogLine{Text: fmt.Sprintf("line %d", i)})
+	}
+	h.send(tea.MouseClickMsg{X: 10, Y: lineOf("line 99"), Button: tea.MouseLeft})
+	if !strings.Contains(h.screen()[strings.Index(h.screen(), "── LOGS"):], "keys here") {
+		t.Errorf("a click on the log pane did not give it the keys:\n%s", h.screen())
+	}
+	bottom := h.m.logs.vp.YOffset()
+	h.send(tea.MouseWheelMsg{X: 10, Y: lineOf("line 99"), Button: tea.MouseWheelUp})
+	if got := h.m.logs.vp.YOffset(); got != bottom-wheelStep {
+		t.Errorf("wheel up over the logs: offset %d, want %d", got, bottom-wheelStep)
+	}
+
+	h2 := started(t, 120, 40, Options{NoMouse: true})
+	if h2.m.View().MouseMode != tea.MouseModeNone {
+		t.Error("NoMouse still asks for mouse events")
 	}
 }

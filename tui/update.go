@@ -54,6 +54,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.logs.show(false)
 	case tea.KeyPressMsg:
 		return m.key(msg)
+	case tea.MouseClickMsg:
+		m.click(tea.Mouse(msg))
+	case tea.MouseWheelMsg:
+		m.wheel(tea.Mouse(msg))
 
 	case connectedMsg:
 		if msg.gen != m.gen || m.conn == connected {
@@ -506,6 +510,54 @@ func (m *Model) move(msg tea.KeyPressMsg) {
 	}
 	i = min(max(i, 0), len(rows)-1)
 	m.table.cursor = rows[i].key
+}
+
+// click selects the table row under the pointer, or gives the keys to the
+// log pane. A question or a line being typed keeps the keyboard's
+// attention: clicks wait until it is answered.
+func (m *Model) click(ev tea.Mouse) {
+	if ev.Button != tea.MouseLeft || m.confirm != nil || m.editing != nil {
+		return
+	}
+	switch a, i := m.hit(ev.Y); a {
+	case areaTable:
+		m.focus = focusTable
+		if i < len(m.table.rows) {
+			m.table.cursor = m.table.rows[i].key
+		}
+	case areaLogs:
+		m.focus = focusLogs
+	}
+}
+
+// wheelStep is how far one notch of the wheel scrolls the log pane.
+const wheelStep = 3
+
+// wheel moves the table's selection, or scrolls the log pane, whichever
+// is under the pointer.
+func (m *Model) wheel(ev tea.Mouse) {
+	if ev.Button != tea.MouseWheelUp && ev.Button != tea.MouseWheelDown {
+		return
+	}
+	up := ev.Button == tea.MouseWheelUp
+	switch a, _ := m.hit(ev.Y); a {
+	case areaTable:
+		rows := m.table.rows
+		if len(rows) == 0 {
+			return
+		}
+		i := m.cursorIndex() + 1
+		if up {
+			i -= 2
+		}
+		m.table.cursor = rows[min(max(i, 0), len(rows)-1)].key
+	case areaLogs:
+		if up {
+			m.logs.vp.ScrollUp(wheelStep)
+		} else {
+			m.logs.vp.ScrollDown(wheelStep)
+		}
+	}
 }
 
 // lineEdit is a filter or a search being typed on the status line.

@@ -30,7 +30,41 @@ func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	v.WindowTitle = "wmtop " + m.opts.Addr
+	if !m.opts.NoMouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
 	return v
+}
+
+// area is a part of the screen a mouse event can land on.
+type area int
+
+const (
+	areaNone  area = iota
+	areaTable      // a process or group row
+	areaLogs       // the log pane, heading included
+)
+
+// hit says which part of the screen line y shows, following render's
+// layout, and for the table which row (an index into the table's rows,
+// possibly past the last one).
+func (m *Model) hit(y int) (area, int) {
+	if m.showHelp {
+		return areaNone, 0
+	}
+	s := m.share()
+	top := 1 // the title bar
+	if s.global {
+		top += 1 + globalLines
+	}
+	top += 2 // PROCESS STATUS and the column names
+	switch {
+	case y >= top && y < top+s.table:
+		return areaTable, m.table.offset + y - top
+	case s.logs > 0 && y >= top+s.table && y <= top+s.table+s.logs:
+		return areaLogs, 0
+	}
+	return areaNone, 0
 }
 
 // screen says how the height is shared between the parts.

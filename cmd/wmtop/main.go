@@ -48,10 +48,12 @@ func run(args []string, getenv func(string) string, stdin *os.File, stdout, stde
 	flags.SetOutput(stderr)
 	var f ctladdr.Flags
 	var interval time.Duration
+	var noMouse bool
 	flags.StringVar(&f.Dir, "c", "conf", "config `DIR` whose wm.conf names the daemon's control address")
 	flags.StringVar(&f.Addr, "addr", "", "the daemon's control `ADDR`: unix:PATH, tcp://HOST:PORT or HOST:PORT (default $WM_ADDR, else from -c)")
 	flags.StringVar(&f.Password, "password", "", "control password (default $WM_PASSWORD; asked on the terminal if the daemon wants one)")
 	flags.DurationVar(&interval, "interval", tui.DefaultInterval, "refresh every `D` (+ and - change it live)")
+	flags.BoolVar(&noMouse, "no-mouse", false, "leave the mouse to the terminal (to select text without shift)")
 	flags.Usage = func() {
 		fmt.Fprint(flags.Output(), "usage: wmtop [flags]\n\nThe interactive terminal for a running wm daemon; press ? in it for the keys.\n\nflags:\n")
 		flags.PrintDefaults()
@@ -88,6 +90,7 @@ func run(args []string, getenv func(string) string, stdin *os.File, stdout, stde
 		Addr:     addr,
 		Interval: interval,
 		NoColor:  getenv("NO_COLOR") != "",
+		NoMouse:  noMouse,
 	})
 	defer m.Close()
 	if _, err := tea.NewProgram(m, tea.WithInput(stdin), tea.WithOutput(stdout), tea.WithFPS(fps)).Run(); err != nil {
