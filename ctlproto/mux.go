@@ -65,8 +65,9 @@ func (l yamuxLogger) emit(msg string) {
 
 // serveMux runs a yamux session on c: the login on the first stream, then
 // one command per stream, each on its own goroutine, until the client
-// closes the session or it breaks.
-func (s *Server) serveMux(c net.Conn, log *slog.Logger) {
+// closes the session or it breaks. It calls loggedIn once the login
+// succeeded.
+func (s *Server) serveMux(c net.Conn, log *slog.Logger, loggedIn func()) {
 	log = log.With("transport", "yamux")
 	// A yamux session has its own timeouts; the conn keeps none of the
 	// sniffing's.
@@ -84,6 +85,7 @@ func (s *Server) serveMux(c net.Conn, log *slog.Logger) {
 	if !s.muxLogin(sess, log) {
 		return
 	}
+	loggedIn()
 	s.sessions().Add(1)
 	defer s.sessions().Add(-1)
 

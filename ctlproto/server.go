@@ -114,6 +114,55 @@ type Server struct {
 	users atomic.Int64 // the server's own count, when Sessions is nil
 
 	failGate sync.Mutex // held for FailDelay by each wrong password
+
+	// pending counts the connections not logged in yet; maxPending
+	// bounds it (zero means defaultMaxPending; tests lower it).
+	pending    atomic.Int64
+	maxPending int
+	refusals   refusalLog
+}
+
+// defaultMaxPending is how many connections may wait to log in at once.
+// Beyond it a new connection is closed at once: someone opening
+// connections by the thousand must not take the descriptors the master
+// needs to start workers.
+const defaultMaxPending = 64
+
+// refusalLog logs connections refused for being over the limit at most
+// once a minute, with how many there were, so a flood cannot flood the
+// log too.
+type refusalLog struct {
+	mu      sync.Mutex
+	count   int
+	lastLog time.Time
+}
+
+func (r *refusalLog) note(log *slog.Logger, limit int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.count++
+	if time.Since(r.lastLog) < time.Minute {
+		return
+	}
+	log.Warn("control: too many connections waiting to log in: closing new ones", "limit", limit, "refused", r.count)
+	r.count, r.lastLog = 0, time.Now()
+}
+
+// admit takes a place among the connections waiting to log in, and
+// returns the function that gives it back (once: at login or at the
+// end of the session, whichever comes first), or nil when there is no
+// place.
+func (s *Server) admit(log *slog.Logger) (release func()) {
+	limit := s.maxPending
+	if limit <= 0 {
+		limit = defaultMaxPending
+	}
+	if s.pending.Add(1) > int64(limit) {
+		s.pending.Add(-1)
+		s.refusals.note(log, limit)
+		return nil
+	}
+	return sync.OnceFunc(func() { s.pending.Add(-1) })
 }
 
 // sessions is the counter this server adds its sessions to.
@@ -219,6 +268,11 @@ func (s *Server) ServeConn(c net.Conn) {
 			log.Error("control: session panicked", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
+	loggedIn := s.admit(log)
+	if loggedIn == nil {
+		return
+	}
+	defer loggedIn()
 	// Peek through a bufio.Reader and hand the session a conn that reads
 	// through it too, so whoever reads next sees the peeked bytes.
 	br := bufio.NewReader(c)
@@ -234,17 +288,17 @@ func (s *Server) ServeConn(c net.Conn) {
 	sniffed := err == nil
 	switch {
 	case sniffed && first[0] == yamuxVersion:
-		s.serveMux(bc, log)
+		s.serveMux(bc, log, loggedIn)
 		return
 	case err != nil && !isTimeout(err):
 		log.Debug("control: closed before the first byte", "err", err)
 		return
 	}
-	ss := &session{srv: s, conn: bc, br: br, lr: NewLineReader(bc, MaxLineLength), log: log, sniffed: sniffed}
+	ss := &session{srv: s, conn: bc, br: br, lr: NewLineReader(bc, MaxLineLength), log: log, sniffed: sniffed, loggedIn: loggedIn}
 	ss.run()
 	if ss.handoff {
 		log.Debug("control: yamux client spoke after the greeting")
-		s.serveMux(bc, log)
+		s.serveMux(bc, log, loggedIn)
 	}
 }
 
@@ -287,6 +341,9 @@ type session struct {
 	// after all (a late yamux client), which ServeConn then serves.
 	sniffed bool
 	handoff bool
+	// loggedIn gives back the session's place among those waiting to
+	// log in.
+	loggedIn func()
 }
 
 func (ss *session) run() {
@@ -298,6 +355,7 @@ func (ss *session) run() {
 	// Count the session before greeting it, and uncount it before
 	// ServeConn closes the connection, so a client that has seen the
 	// greeting is counted and one that has seen EOF is not.
+	ss.loggedIn()
 	ss.srv.sessions().Add(1)
 	defer ss.srv.sessions().Add(-1)
 	if !ss.write(greeting) {

@@ -677,3 +677,30 @@ func TestWrongPasswordsAreSerialized(t *testing.T) {
 		t.Errorf("%d parallel wrong passwords were all answered within %v; want at least %v", guessers, took, guessers*delay)
 	}
 }
+
+// Connections waiting to log in are bounded: one over the limit is closed
+// at once, and a login makes room again. Logged-in sessions do not count.
+func TestPendingLoginsAreBounded(t *testing.T) {
+	var logs syncBuffer
+	srv := &Server{Handler: &fakeHandler{}, Password: "pw", maxPending: 2,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	path := startServer(t, srv)
+	waiting := []*client{dial(t, path), dial(t, path)}
+	for _, c := range waiting {
+		c.expect(passwordPrompt)
+	}
+	over := dial(t, path)
+	if got := over.rest(); got != "" {
+		t.Errorf("a connection over the limit got %q; want it closed at once", got)
+	}
+	if !strings.Contains(logs.String(), "too many connections waiting to log in") {
+		t.Errorf("the refusal is not logged:\n%s", logs.String())
+	}
+	waiting[0].send("pw\n")
+	waiting[0].expect(greeting)
+	next := dial(t, path)
+	next.expect(passwordPrompt)
+	if over := dial(t, path); over.rest() != "" {
+		t.Error("a third waiting connection was let in")
+	}
+}
