@@ -166,33 +166,43 @@ func TestCollapseAndMove(t *testing.T) {
 	}
 }
 
-// r asks first; n cancels and sends nothing; y sends reload --wait and
+// r (every group) and R (the selected row's group) ask first; n cancels
+// and sends nothing; y sends reload --wait, with the group for R, and
 // shows each worker replaced, then the outcome.
 func TestConfirmThenReload(t *testing.T) {
-	h := started(t, 120, 40, Options{})
-	h.d.gate = make(chan struct{})
-	h.d.events = []ctlproto.ReloadEvent{
-		{Group: "Echo", OldPID: 201, NewPID: 211, Replaced: 1, Total: 2},
-		{Group: "Echo", OldPID: 202, NewPID: 212, Replaced: 2, Total: 2},
-	}
-	h.d.result = ctlproto.ReloadResult{Replaced: 2, Took: 1204 * time.Millisecond}
+	for _, tt := range []struct {
+		key, question, call, label string
+	}{
+		{"r", "Smoothly reload every worker group (5 processes)? [y/N]", "reload --wait", "reload"},
+		{"R", "Smoothly reload group Echo, one worker at a time (2 workers)? [y/N]", "reload --wait Echo", "reload Echo"},
+	} {
+		t.Run(tt.key, func(t *testing.T) {
+			h := started(t, 120, 40, Options{})
+			h.d.gate = make(chan struct{})
+			h.d.events = []ctlproto.ReloadEvent{
+				{Group: "Echo", OldPID: 201, NewPID: 211, Replaced: 1, Total: 2},
+				{Group: "Echo", OldPID: 202, NewPID: 212, Replaced: 2, Total: 2},
+			}
+			h.d.result = ctlproto.ReloadResult{Replaced: 2, Took: 1204 * time.Millisecond}
 
-	h.keys("r")
-	if got := h.statusLine(); got != "Smoothly reload every worker group (5 processes)? [y/N]" {
-		t.Errorf("after r the status line is %q", got)
-	}
-	h.keys("n")
-	if h.d.has("reload --wait") || h.statusLine() != "reload: cancelled" {
-		t.Fatalf("n: calls %q, status line %q", h.d.called(), h.statusLine())
-	}
-	h.keys("r", "y")
-	h.untilCalled("reload --wait")
-	h.d.gate <- struct{}{}
-	h.untilScreen("reload: replaced 1/2 · Echo 201 → 211")
-	h.d.gate <- struct{}{}
-	h.untilScreen("reload done: 2 replaced in 1.204s")
-	if n := strings.Count(strings.Join(h.d.called(), "\n"), "reload"); n != 1 {
-		t.Errorf("%d reloads sent, want 1: %q", n, h.d.called())
+			h.keys(tt.key)
+			if got := h.statusLine(); got != tt.question {
+				t.Errorf("after %s the status line is %q", tt.key, got)
+			}
+			h.keys("n")
+			if len(h.d.called()) != 3 || h.statusLine() != tt.label+": cancelled" {
+				t.Fatalf("n: calls %q, status line %q", h.d.called(), h.statusLine())
+			}
+			h.keys(tt.key, "y")
+			h.untilCalled(tt.call)
+			h.d.gate <- struct{}{}
+			h.untilScreen(tt.label + ": replaced 1/2 · Echo 201 → 211")
+			h.d.gate <- struct{}{}
+			h.untilScreen("reload done: 2 replaced in 1.204s")
+			if calls := h.d.called(); len(calls) != 4 || calls[3] != tt.call {
+				t.Errorf("calls %q; want the session's three, then %q alone", calls, tt.call)
+			}
+		})
 	}
 }
 
@@ -231,32 +241,6 @@ func TestKillSelected(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
-
-// R reloads the selected row's group with reload --wait GROUP, and
-// shows its progress like r.
-func TestReloadGroup(t *testing.T) {
-	h := started(t, 120, 40, Options{})
-	h.d.gate = make(chan struct{})
-	h.d.events = []ctlproto.ReloadEvent{
-		{Group: "Echo", OldPID: 201, NewPID: 211, Replaced: 1, Total: 2},
-		{Group: "Echo", OldPID: 202, NewPID: 212, Replaced: 2, Total: 2},
-	}
-	h.d.result = ctlproto.ReloadResult{Replaced: 2, Took: 2 * time.Second}
-	h.keys("R")
-	if got := h.statusLine(); got != "Smoothly reload group Echo, one worker at a time (2 workers)? [y/N]" {
-		t.Errorf("status line %q", got)
-	}
-	h.keys("y")
-	h.untilCalled("reload --wait Echo")
-	h.d.gate <- struct{}{}
-	h.untilScreen("reload Echo: replaced 1/2 · Echo 201 → 211")
-	h.d.gate <- struct{}{}
-	h.untilScreen("reload done: 2 replaced in 2s")
-	if calls := h.d.called(); slices.ContainsFunc(calls, func(c string) bool { return strings.HasPrefix(c, "kill") }) ||
-		slices.Contains(calls, "reload --wait") {
-		t.Errorf("a group reload sent more than reload --wait Echo: %q", calls)
-	}
-}
 
 func TestStop(t *testing.T) {
 	h := started(t, 120, 40, Options{})
