@@ -161,21 +161,16 @@ func parseStatus(args []string) (Command, error) {
 
 func parseReload(args []string) (Command, error) {
 	c := Command{Name: CmdReload}
-	groupSet := false
-	flags := true
-	for _, a := range args {
-		switch {
-		case flags && a == "--":
-			flags = false
-		case flags && a == "--wait":
-			c.Wait = true
-		case flags && strings.HasPrefix(a, "-") && a != "-":
-			return Command{}, fmt.Errorf("reload: unknown flag %q: the only flag is --wait", clip(a, 40))
-		case groupSet:
-			return Command{}, errors.New("reload: want at most one GROUP")
-		default:
-			c.Group, groupSet = a, true
+	var err error
+	c.Group, err = flagsThenGroup(CmdReload, args, func(flag string, _ func() (string, bool)) error {
+		if flag != "--wait" {
+			return fmt.Errorf("reload: unknown flag %q: the only flag is --wait", clip(flag, 40))
 		}
+		c.Wait = true
+		return nil
+	})
+	if err != nil {
+		return Command{}, err
 	}
 	return c, nil
 }
@@ -193,39 +188,65 @@ func parseKill(args []string) (Command, error) {
 
 func parseTail(args []string) (Command, error) {
 	c := Command{Name: CmdTail, Lines: DefaultTailLines}
-	groupSet := false
-	flags := true
+	var err error
+	c.Group, err = flagsThenGroup(CmdTail, args, func(flag string, next func() (string, bool)) error {
+		switch {
+		case flag == "-f":
+			c.Follow = true
+		case strings.HasPrefix(flag, "-n"):
+			v := flag[2:] // -n50
+			if v == "" {  // -n 50
+				var ok bool
+				if v, ok = next(); !ok {
+					return errors.New("tail: -n wants a number of lines")
+				}
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || !isDigits(v) || n > MaxTailLines {
+				return fmt.Errorf("tail: -n wants a number of lines from 0 to %d", MaxTailLines)
+			}
+			c.Lines = n
+		default:
+			return fmt.Errorf("tail: unknown flag %q: want -n N or -f", clip(flag, 40))
+		}
+		return nil
+	})
+	if err != nil {
+		return Command{}, err
+	}
+	return c, nil
+}
+
+// flagsThenGroup reads the arguments of a command that takes flags and at
+// most one GROUP, in any order, as tail and reload do. A word starting
+// with "-" (but "-" itself) goes to flag, which may take the word after
+// it with next; "--" ends the flags, so a group may start with "-"; any
+// other word is the GROUP.
+func flagsThenGroup(cmd string, args []string, flag func(flag string, next func() (string, bool)) error) (string, error) {
+	group, groupSet, flags := "", false, true
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case flags && a == "--":
 			flags = false
-		case flags && a == "-f":
-			c.Follow = true
-		case flags && strings.HasPrefix(a, "-n"):
-			v := a[2:]   // -n50
-			if v == "" { // -n 50
+		case flags && strings.HasPrefix(a, "-") && a != "-":
+			next := func() (string, bool) {
 				if i+1 == len(args) {
-					return Command{}, errors.New("tail: -n wants a number of lines")
+					return "", false
 				}
 				i++
-				v = args[i]
+				return args[i], true
 			}
-			n, err := strconv.Atoi(v)
-			if err != nil || !isDigits(v) || n > MaxTailLines {
-				return Command{}, fmt.Errorf("tail: -n wants a number of lines from 0 to %d", MaxTailLines)
+			if err := flag(a, next); err != nil {
+				return "", err
 			}
-			c.Lines = n
-		case flags && strings.HasPrefix(a, "-") && a != "-":
-			return Command{}, fmt.Errorf("tail: unknown flag %q: want -n N or -f", clip(a, 40))
+		case groupSet:
+			return "", fmt.Errorf("%s: want at most one GROUP", cmd)
 		default:
-			if groupSet {
-				return Command{}, errors.New("tail: want at most one GROUP")
-			}
-			c.Group, groupSet = a, true
+			group, groupSet = a, true
 		}
 	}
-	return c, nil
+	return group, nil
 }
 
 func parseWatch(args []string) (Command, error) {

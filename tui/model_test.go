@@ -470,21 +470,20 @@ func TestMouse(t *testing.T) {
 		return h.m.selectedGroup()
 	}
 
-	h.send(tea.MouseClickMsg{X: 10, Y: lineOf(" 302 "), Button: tea.MouseLeft})
-	if got := selected(); got != "302" {
-		t.Errorf("clicked on 302's row, selected %s", got)
-	}
-	h.send(tea.MouseWheelMsg{X: 10, Y: lineOf(" 302 "), Button: tea.MouseWheelDown})
-	if got := selected(); got != "303" {
-		t.Errorf("wheel down from 302 selected %s, want 303", got)
-	}
-	h.send(tea.MouseWheelMsg{X: 10, Y: lineOf(" 302 "), Button: tea.MouseWheelUp})
-	if got := selected(); got != "302" {
-		t.Errorf("wheel up from 303 selected %s, want 302", got)
-	}
-	h.send(tea.MouseClickMsg{X: 10, Y: lineOf("── PROCESS STATUS"), Button: tea.MouseLeft})
-	if got := selected(); got != "302" {
-		t.Errorf("a click on the heading changed the selection to %s", got)
+	for _, step := range []struct {
+		msg  tea.Msg
+		want string
+	}{
+		{tea.MouseClickMsg{X: 10, Y: lineOf(" 302 "), Button: tea.MouseLeft}, "302"},
+		{tea.MouseWheelMsg{X: 10, Y: lineOf(" 302 "), Button: tea.MouseWheelDown}, "303"},
+		{tea.MouseWheelMsg{X: 10, Y: lineOf(" 302 "), Button: tea.MouseWheelUp}, "302"},
+		{tea.MouseClickMsg{X: 10, Y: lineOf("── PROCESS STATUS"), Button: tea.MouseLeft}, "302"}, // a heading selects nothing
+		{tea.MouseClickMsg{X: 10, Y: lineOf(" 201 "), Button: tea.MouseRight}, "302"},            // only the left button selects
+	} {
+		h.send(step.msg)
+		if got := selected(); got != step.want {
+			t.Errorf("after %v the selection is %s, want %s", step.msg, got, step.want)
+		}
 	}
 
 	for i := range 100 {

@@ -204,13 +204,21 @@ func (m *Model) dropSession() tea.Cmd {
 
 // startWatch (re)starts the watch stream at the current interval.
 func (m *Model) startWatch() tea.Cmd {
-	if m.watchStop != nil {
-		m.watchStop()
-	}
-	m.watchID++
-	ctx, stop := context.WithCancel(m.session)
-	m.watchStop = stop
+	ctx := m.restartStream(&m.watchStop, &m.watchID)
 	return watch(ctx, sender(m.ctx, m.events), m.client, m.interval, m.gen, m.watchID)
+}
+
+// restartStream stops the stream *stop ends, if any, and returns the
+// context of its successor, numbered by *id so that messages from the
+// one it replaces can be told apart and dropped.
+func (m *Model) restartStream(stop *context.CancelFunc, id *int) context.Context {
+	if *stop != nil {
+		(*stop)()
+	}
+	*id++
+	ctx, cancel := context.WithCancel(m.session)
+	*stop = cancel
+	return ctx
 }
 
 // tailBacklog is how many past log lines a new log stream asks for.
@@ -219,12 +227,7 @@ const tailBacklog = 200
 // startTail (re)starts the log stream for the group followed, with an
 // empty pane.
 func (m *Model) startTail() tea.Cmd {
-	if m.tailStop != nil {
-		m.tailStop()
-	}
-	m.tailID++
-	ctx, stop := context.WithCancel(m.session)
-	m.tailStop = stop
+	ctx := m.restartStream(&m.tailStop, &m.tailID)
 	m.logs.reset()
 	return tail(ctx, sender(m.ctx, m.events), m.client, min(tailBacklog, m.opts.LogLines), m.logs.group, m.gen, m.tailID)
 }
@@ -546,11 +549,12 @@ func (m *Model) wheel(ev tea.Mouse) {
 		if len(rows) == 0 {
 			return
 		}
-		i := m.cursorIndex() + 1
+		step := 1
 		if up {
-			i -= 2
+			step = -1
 		}
-		m.table.cursor = rows[min(max(i, 0), len(rows)-1)].key
+		i := min(max(m.cursorIndex()+step, 0), len(rows)-1)
+		m.table.cursor = rows[i].key
 	case areaLogs:
 		if up {
 			m.logs.vp.ScrollUp(wheelStep)

@@ -73,8 +73,7 @@ func (h *LogHub) Write(p []byte) (int, error) {
 // app's own output to stderr belongs to the worker that printed it.
 func (h *LogHub) WriteWorkerLine(line []byte, group string, pid int) error {
 	_, err := h.out.Write(append(line[:len(line):len(line)], '\n'))
-	l := parseLogLine(line)
-	l.Group, l.PID = group, pid
+	l := ctlproto.LogLine{Text: string(line), Time: lineTime(line), Group: group, PID: pid}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.addLocked(l)
@@ -135,23 +134,32 @@ func (h *LogHub) Logs(ctx context.Context, n int, group string, follow bool) ([]
 // Only whole attributes count: a message such as msg="joined group=x"
 // names no group.
 func parseLogLine(b []byte) ctlproto.LogLine {
-	l := ctlproto.LogLine{Text: string(b), Time: time.Now()}
-	first := true
+	l := ctlproto.LogLine{Text: string(b), Time: lineTime(b)}
 	scanAttrs(b, func(key, value string) bool {
 		switch {
-		case first && key == "time":
-			if t, err := time.Parse(time.RFC3339Nano, value); err == nil {
-				l.Time = t
-			}
 		case key == "group" && l.Group == "":
 			l.Group = value
 		case key == "pid" && l.PID == 0:
 			l.PID, _ = strconv.Atoi(value)
 		}
-		first = false
-		return true
+		return l.Group == "" || l.PID == 0
 	})
 	return l
+}
+
+// lineTime is the time of a slog text line, which starts with its time=
+// attribute, or now for a line in another format.
+func lineTime(b []byte) time.Time {
+	v, ok := bytes.CutPrefix(b, []byte("time="))
+	if ok {
+		if i := bytes.IndexByte(v, ' '); i >= 0 {
+			v = v[:i]
+		}
+		if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
+			return t
+		}
+	}
+	return time.Now()
 }
 
 // scanAttrs calls fn with each key=value of a slog text line, in order,
@@ -164,10 +172,10 @@ func scanAttrs(b []byte, fn func(key, value string) bool) {
 			continue
 		}
 		end := bytes.IndexAny(b, " =")
-		if end < 0 || b[end] == ' ' {
-			if end < 0 {
-				return
-			}
+		if end < 0 {
+			return
+		}
+		if b[end] == ' ' {
 			b = b[end:] // a word that is no attribute
 			continue
 		}

@@ -124,6 +124,9 @@ func TestLogHubWorkerLines(t *testing.T) {
 	if len(got) != 2 || got[0].PID != 41 || got[1].PID != 42 || got[1].Group != "Echo" {
 		t.Fatalf("Echo's lines: %+v", got)
 	}
+	if want := time.Date(2026, 11, 23, 19, 0, 0, 0, time.UTC); !got[1].Time.Equal(want) {
+		t.Errorf("a worker's slog line has time %v, want its own %v", got[1].Time, want)
+	}
 	if want := "a raw line on stderr\ntime=2026-11-23T19:00:00Z msg=x group=Chat pid=1\n"; sink.String() != want {
 		t.Errorf("log file got %q; want %q", sink.String(), want)
 	}
