@@ -68,16 +68,11 @@ func TestMain(m *testing.M) {
 //	mkdir /tmp/cov && GOCOVERDIR=/tmp/cov go test ./cmd/wmd/
 //	go tool covdata percent -i /tmp/cov
 func goBuild(out, pkg string, extra ...string) error {
-	args := []string{"build", "-race", "-o", out}
+	flags := []string{"-race"}
 	if os.Getenv("GOCOVERDIR") != "" {
-		args = append(args, "-cover", "-coverpkg=github.com/wm-go/wm/...")
+		flags = append(flags, "-cover", "-coverpkg=github.com/wm-go/wm/...")
 	}
-	args = append(args, extra...)
-	args = append(args, pkg)
-	if b, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
-	}
-	return nil
+	return testkit.GoBuild(out, pkg, append(flags, extra...)...)
 }
 
 // lazyBin is a binary built on first use, once for every test that needs

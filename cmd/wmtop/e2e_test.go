@@ -44,18 +44,11 @@ func binaries(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		builds := [][]string{
-			{"build", "-o", filepath.Join(binDir, "wmd"), "github.com/wm-go/wm/cmd/wmd"},
-			{"build", "-o", filepath.Join(binDir, "wmtop"), "github.com/wm-go/wm/cmd/wmtop"},
-		}
-		if raceEnabled {
-			builds = append(builds, []string{"build", "-race", "-o", filepath.Join(binDir, "wmtop-race"), "github.com/wm-go/wm/cmd/wmtop"})
-		}
-		for _, args := range builds {
-			if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-				return
-			}
+		buildErr = errors.Join(
+			testkit.GoBuild(filepath.Join(binDir, "wmd"), "github.com/wm-go/wm/cmd/wmd"),
+			testkit.GoBuild(filepath.Join(binDir, "wmtop"), "github.com/wm-go/wm/cmd/wmtop"))
+		if buildErr == nil && raceEnabled {
+			buildErr = testkit.GoBuild(filepath.Join(binDir, "wmtop-race"), "github.com/wm-go/wm/cmd/wmtop", "-race")
 		}
 	})
 	if buildErr != nil {

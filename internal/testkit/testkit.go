@@ -1,13 +1,27 @@
 package testkit
 
 import (
+	"fmt"
 	"go/parser"
 	"go/token"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
+
+// GoBuild builds pkg into out with `go build`, flags before the package
+// (-race, -cover, -ldflags ...), for tests that run the real binaries. A
+// failure carries the compiler's output.
+func GoBuild(out, pkg string, flags ...string) error {
+	args := append(append([]string{"build", "-o", out}, flags...), pkg)
+	if b, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	return nil
+}
 
 // FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
 // Another process may take it before the caller does; tests that bind it

@@ -3,6 +3,7 @@ package testkit
 import (
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +38,12 @@ func TestCheckImports(t *testing.T) {
 	CheckImports(r, func(string) (string, bool) { return "", false })
 	if len(r.errors) != 0 {
 		t.Errorf("errors with nothing forbidden: %q", r.errors)
+	}
+}
+
+func TestGoBuildReportsTheCompiler(t *testing.T) {
+	err := GoBuild(t.TempDir()+"/x", "github.com/wm-go/wm/no/such/package")
+	if err == nil || !strings.Contains(err.Error(), "go build -o") || !strings.Contains(err.Error(), "no/such/package") {
+		t.Errorf("GoBuild of a missing package: %v", err)
 	}
 }
