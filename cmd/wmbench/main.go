@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -14,8 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/wm-go/wm/internal/benchserver"
 )
 
 const usage = `usage: wmbench MODE [flags]
@@ -28,8 +25,16 @@ modes:
   pipeline  C persistent connections, each with P requests in flight
   short     C workers, each looping: connect, one request, reply, close
   idle      open N idle connections and report the server's RSS growth
-  baseline  serve the plain-Go echo baseline (goroutine per connection,
-            4 KiB bufio each way) until SIGINT or SIGTERM
+  baseline  serve a baseline until SIGINT or SIGTERM; -kind picks it:
+            echo (default: the plain-Go line echo, goroutine per
+            connection, 4 KiB bufio each way), http and fasthttp (the
+            TechEmpower plaintext answer at /plaintext on net/http and on
+            fasthttp), websocket (a gorilla/websocket echo at /, a
+            goroutine per connection)
+
+With -ws PATH the client modes speak WebSocket: each connection does the
+handshake for PATH, then every request is one masked text message and the
+replies are read from the server's messages.
 
 In long and pipeline modes a server may close a connection at a request
 boundary (EOF, ECONNRESET or EPIPE before any byte of the next reply):
@@ -47,6 +52,8 @@ examples:
   wmbench pipeline -addr 127.0.0.1:7001 -c 100 -p 16 -d 10s
   wmbench short    -addr 127.0.0.1:7001 -c 50 -d 10s
   wmbench idle     -addr 127.0.0.1:7001 -n 10000 -hold 5s -match 'wm: '
+  wmbench baseline -kind websocket -addr 127.0.0.1:7002 &
+  wmbench long     -addr 127.0.0.1:7002 -ws / -c 100 -d 10s
 `
 
 func main() {
@@ -79,6 +86,7 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 		failOnError bool
 		jsonOnly    bool
 		cpuProfile  string
+		kind        string
 	)
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:7001", "server `host:port`")
 	switch mode {
@@ -109,7 +117,10 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 		fs.StringVar(&pids, "pids", "", "server processes to measure: `PID,PID,...`")
 		fs.StringVar(&cfg.Match, "match", "", "measure the processes whose cmdline contains `PATTERN` (re-evaluated at each measurement; wmbench itself excluded)")
 	}
-	if mode != "baseline" {
+	if mode == "baseline" {
+		fs.StringVar(&kind, "kind", "echo", "baseline `server`: echo, http, fasthttp or websocket")
+	} else {
+		fs.StringVar(&cfg.WSPath, "ws", "", "speak WebSocket, upgrading on this `path` (e.g. /)")
 		fs.StringVar(&msg, "msg", "hello", "request `line` (a newline is appended; idle: used with -ping)")
 		fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "connect, reply and write `timeout`")
 		fs.IntVar(&cfg.Retries, "retries", 5, "connect `retries` on ECONNREFUSED/EAGAIN, backing off from 10ms; also the boundary closes in a row, before any reply, tolerated as reconnects")
@@ -179,7 +190,7 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 	defer stop()
 
 	if mode == "baseline" {
-		if err := serveBaseline(ctx, cfg.Addr, errOut); err != nil {
+		if err := serveBaseline(ctx, kind, cfg.Addr, errOut); err != nil {
 			fmt.Fprintf(errOut, "wmbench baseline: %v\n", err)
 			return 1
 		}
@@ -206,27 +217,6 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// serveBaseline runs the baseline echo server on addr until ctx ends.
-func serveBaseline(ctx context.Context, addr string, errOut io.Writer) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	var srv benchserver.Server
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	fmt.Fprintf(errOut, "wmbench baseline: pid %d serving %s\n", os.Getpid(), ln.Addr())
-	select {
-	case <-ctx.Done():
-		srv.Close()
-		<-done
-		return nil
-	case err := <-done:
-		srv.Close()
-		return err
-	}
 }
 
 // startProfile starts a CPU profile into path and returns its stop.

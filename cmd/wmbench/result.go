@@ -23,6 +23,7 @@ type Config struct {
 	Retries  int           // connect attempts after the first on ECONNREFUSED/EAGAIN
 	SrcAddrs int           // short: loopback source addresses to spread connects over
 	Reset    bool          // short: close with RST (SO_LINGER 0), leaving no TIME_WAIT
+	WSPath   string        // when set, speak WebSocket: handshake on this path, one text message per write
 
 	// idle mode
 	IdleConns int           // connections to open

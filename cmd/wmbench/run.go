@@ -103,6 +103,13 @@ func (r *run) dialFrom(laddr *net.TCPAddr) (net.Conn, error) {
 	backoff := 10 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		c, err := d.DialContext(r.ctx, "tcp", r.cfg.Addr)
+		if err == nil && r.cfg.WSPath != "" {
+			raw := c
+			if c, err = upgradeWS(raw, r.cfg.Addr, r.cfg.WSPath, r.cfg.Timeout); err != nil {
+				raw.Close()
+				return nil, err
+			}
+		}
 		if err == nil {
 			if !r.register(c) {
 				return nil, errStopped
