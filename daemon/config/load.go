@@ -339,6 +339,9 @@ func decodeGlobal(file, dir string, settings []setting) (Global, []error) {
 			Msg: fmt.Sprintf("control_socket %s is %d bytes long, a unix socket path can have at most %d: set a shorter control_socket",
 				g.ControlSocket, len(g.ControlSocket), maxSocketPath)})
 	}
+	if err := pathClash(g); err != nil {
+		errs = append(errs, err)
+	}
 	return g, errs
 }
 

@@ -171,6 +171,16 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name:  "control_socket on the pid file",
+			files: map[string]string{"conf.d/Echo.conf": echo, "wm.conf": "pid_file = run/wm\ndebug = 0\ncontrol_socket = run/wm\n"},
+			want:  []string{`DIR/wm.conf:3: control_socket and pid_file are both DIR/run/wm: give them different paths`},
+		},
+		{
+			name:  "pid file on the default control_socket",
+			files: map[string]string{"conf.d/Echo.conf": echo, "wm.conf": "pid_file = run/wmd.sock\n"},
+			want:  []string{`DIR/wm.conf:1: control_socket and pid_file are both DIR/run/wmd.sock: give them different paths`},
+		},
+		{
 			name:  "unknown key",
 			files: map[string]string{"wm.conf": "", "conf.d/Echo.conf": "app = Echo\n\nlisen = tcp://:8080\n"},
 			want:  []string{`DIR/conf.d/Echo.conf:3: unknown key "lisen"`},
