@@ -264,10 +264,11 @@ func (c *cli) controlWithin(d time.Duration, cmd string) (string, error) {
 
 // controlName names the address control uses, for messages.
 func (c *cli) controlName() string {
-	if g := c.cfg.Global; g.ControlSocket == "" {
+	g := c.cfg.Global
+	if g.ControlSocket == "" {
 		return "control_listen " + g.ControlListen
 	}
-	return c.cfg.Global.ControlSocket
+	return g.ControlSocket
 }
 
 // check validates the folder; when no daemon of this folder runs, it also
@@ -347,8 +348,7 @@ func isOurWorker(pid int) bool {
 	if err != nil {
 		return false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err == nil && strings.Contains(string(stat), ") Z ") {
+	if _, live := procStart(pid); !live {
 		return false // a zombie has died already
 	}
 	return strings.HasPrefix(string(b), "wm: worker ")

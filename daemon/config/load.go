@@ -63,11 +63,12 @@ func (v Validator) unknownApp(name string) string {
 // Load checks everything it can without binding a socket: every key is
 // known, every value well formed, every app registered (per v), no folder
 // in conf.d named like a group file, no two groups listen on the same
-// address, no tcp group on the port of control_listen, and a control
-// address reachable from other hosts has a password. It reports every problem it finds, not just
-// the first: the error is an errors.Join of *Error values, one per
-// problem, each naming the file and line. On error the *Config is nil, so
-// nothing can start half-configured.
+// address, no tcp group on the port of control_listen, control_socket is
+// not pid_file, and a control address reachable from other hosts has a
+// password. It reports every problem it finds, not just the first: the
+// error is an errors.Join of *Error values, one per problem, each naming
+// the file and line. On error the *Config is nil, so nothing can start
+// half-configured.
 //
 // Relative paths in wm.conf are resolved against dir, made absolute, so
 // the daemon does not depend on the folder it was started from. File names
