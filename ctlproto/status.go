@@ -15,6 +15,7 @@ type Status struct {
 	Load      [3]float64      `json:"load"`
 	Users     int             `json:"users"` // control sessions connected now
 	MasterPID int             `json:"master_pid"`
+	Config    string          `json:"config,omitempty"` // the master's config folder, absolute
 	Groups    []GroupStatus   `json:"groups"`
 	Processes []ProcessStatus `json:"processes"`
 }

@@ -245,7 +245,12 @@ var errNoControl = errors.New("control_socket and control_listen are both off")
 // control sends one command over the local control socket, or, when
 // control_socket is off, over control_listen with control_password.
 func (c *cli) control(cmd string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return c.controlWithin(30*time.Second, cmd)
+}
+
+// controlWithin is control, given up after d.
+func (c *cli) controlWithin(d time.Duration, cmd string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	g := c.cfg.Global
 	if g.ControlSocket == "" {
@@ -257,6 +262,15 @@ func (c *cli) control(cmd string) (string, error) {
 	return ctlproto.Call(ctx, "unix", g.ControlSocket, "", cmd)
 }
 
+// controlName names the address control uses, for messages.
+func (c *cli) controlName() string {
+	g := c.cfg.Global
+	if g.ControlSocket == "" {
+		return "control_listen " + g.ControlListen
+	}
+	return g.ControlSocket
+}
+
 // check validates the folder; when no daemon of this folder runs, it also
 // binds every listen address to prove the ports are free.
 func (c *cli) check() int {
@@ -264,9 +278,9 @@ func (c *cli) check() int {
 	for _, g := range c.cfg.Groups {
 		procs += g.StartWorkers
 	}
-	if pid, running, _ := pidfile.Running(c.cfg.Global.PIDFile); running {
+	if running, _ := c.findMaster(probeTimeout); running != nil {
 		fmt.Fprintf(c.out, "config %s ok: %d groups, %d workers (daemon pid %d running: ports not checked)\n",
-			c.cfg.Dir, len(c.cfg.Groups), procs, pid)
+			c.cfg.Dir, len(c.cfg.Groups), procs, running.pid)
 		return exitOK
 	}
 	m, err := master.New(master.Options{Config: c.cfg})
@@ -286,52 +300,44 @@ func (c *cli) check() int {
 // worker are gone, naming any pid that would not die.
 func (c *cli) stop() int {
 	g := c.cfg.Global
-	pid, running, err := pidfile.Running(g.PIDFile)
+	m, err := c.findMaster(30 * time.Second)
 	if err != nil {
 		return c.failf("stop: %v", err)
 	}
-	if !running {
+	if m == nil {
 		fmt.Fprintf(c.errOut, "%s: not running (config %s)\n", c.name, c.cfg.Dir)
 		return exitOK
 	}
-	var workers []int
-	if reply, err := c.control("status --json"); err == nil {
-		var st ctlproto.Status
-		if json.Unmarshal([]byte(reply), &st) == nil {
-			for _, p := range st.Processes {
-				workers = append(workers, p.PID)
-			}
-		}
-	}
 	if _, err := c.control("stop"); err != nil {
-		// The control socket is gone but the lock is held: the pid is
-		// ours for sure, so a signal is safe.
-		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-			return c.failf("stop: signal pid %d: %v", pid, err)
+		// The control plane is gone, but the lock is held or the master
+		// has just told its pid: the pid is ours for sure, so a signal is
+		// safe.
+		if err := m.signal(syscall.SIGTERM); err != nil {
+			return c.failf("stop: signal pid %d: %v", m.pid, err)
 		}
 	}
 	deadline := time.Now().Add(g.StopTimeout + 5*time.Second)
-	for {
-		_, still, _ := pidfile.Running(g.PIDFile)
-		if !still {
-			break
-		}
+	for !m.gone(g.PIDFile) {
 		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			return c.failf("stop: master pid %d did not stop within %s: killed", pid, g.StopTimeout+5*time.Second)
+			m.signal(syscall.SIGKILL)
+			return c.failf("stop: master pid %d did not stop within %s: killed", m.pid, g.StopTimeout+5*time.Second)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	var alive []string
-	for _, w := range workers {
+	for _, w := range m.workers {
 		if isOurWorker(w) {
 			alive = append(alive, fmt.Sprint(w))
 		}
 	}
 	if len(alive) > 0 {
-		return c.failf("stopped master %d, but worker pids %s would not die", pid, strings.Join(alive, ", "))
+		return c.failf("stopped master %d, but worker pids %s would not die", m.pid, strings.Join(alive, ", "))
 	}
-	fmt.Fprintf(c.out, "%s stopped (pid %d)\n", c.name, pid)
+	if m.via != "" {
+		fmt.Fprintf(c.out, "%s stopped (pid %d, found through %s: its pid file %s was missing)\n", c.name, m.pid, m.via, g.PIDFile)
+		return exitOK
+	}
+	fmt.Fprintf(c.out, "%s stopped (pid %d)\n", c.name, m.pid)
 	return exitOK
 }
 
@@ -342,8 +348,7 @@ func isOurWorker(pid int) bool {
 	if err != nil {
 		return false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err == nil && strings.Contains(string(stat), ") Z ") {
+	if _, live := procStart(pid); !live {
 		return false // a zombie has died already
 	}
 	return strings.HasPrefix(string(b), "wm: worker ")
@@ -352,8 +357,14 @@ func isOurWorker(pid int) bool {
 // start runs the master in the foreground, or detaches it and waits for
 // it to report that every worker serves.
 func (c *cli) start(detach bool) int {
-	if pid, running, _ := pidfile.Running(c.cfg.Global.PIDFile); running {
-		return c.failf("already running (pid %d)", pid)
+	// An error here (a stranger on control_listen, say) leaves it to the
+	// bind to say what is in the way.
+	switch m, _ := c.findMaster(probeTimeout); {
+	case m == nil:
+	case m.via == "":
+		return c.failf("already running (pid %d)", m.pid)
+	default:
+		return c.failf("already running (pid %d, found through %s); its pid file %s is missing", m.pid, m.via, c.cfg.Global.PIDFile)
 	}
 	if detach {
 		return c.detach()

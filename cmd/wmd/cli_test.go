@@ -105,3 +105,19 @@ func TestCLIReloadUnknownGroup(t *testing.T) {
 		t.Errorf("reload Nope: exit %d, %q; want 1 and %q", code, out, "wmd: "+want)
 	}
 }
+
+// check refuses what start would, when the config alone shows it: here a
+// group on the control port.
+func TestCheckRefusesListenOnControlPort(t *testing.T) {
+	port := testkit.FreePort(t)
+	d := newDaemon(t, fmt.Sprintf("control_listen = tcp://127.0.0.1:%d\n", port),
+		map[string]string{"Echo": fmt.Sprintf("app = Echo\nlisten = text://0.0.0.0:%d\n", port)})
+	// wm.conf's line 3: the harness writes two lines of its own first.
+	want := fmt.Sprintf("%s:2: listen text://0.0.0.0:%d clashes with control_listen tcp://127.0.0.1:%d (%s:3)",
+		filepath.Join(d.dir, "conf.d", "Echo.conf"), port, port, filepath.Join(d.dir, "wm.conf"))
+	for _, cmd := range [][]string{{"check"}, {"start", "-d"}} {
+		if out, code := d.wmd(cmd...); code != 1 || strings.TrimSpace(out) != want {
+			t.Errorf("%s: exit %d, %q; want 1 and %q", strings.Join(cmd, " "), code, out, want)
+		}
+	}
+}

@@ -113,4 +113,8 @@ const (
 	DefaultStopTimeout       = 10 * time.Second
 	DefaultReloadTimeout     = 10 * time.Second
 	DefaultLogKeepDays       = 30
+	// MaxStartWorkers bounds start_workers: a worker is a process of some
+	// megabytes, and a typo of a few zeros must not fork a machine to its
+	// knees.
+	MaxStartWorkers = 1024
 )

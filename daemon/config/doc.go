@@ -33,7 +33,7 @@
 // Every problem is an *Error naming file and line, such as
 //
 //	conf/conf.d/Echo.conf:3: unknown key "lisen"
-//	conf/conf.d/Echo.conf:4: bad value "abc" for start_workers: want an integer >= 1
+//	conf/conf.d/Echo.conf:4: bad value "abc" for start_workers: want an integer from 1 to 1024
 //
 // and Load reports all of them at once, so an operator fixes a file in
 // one pass.

@@ -61,12 +61,14 @@ func (v Validator) unknownApp(name string) string {
 // such files behind.
 //
 // Load checks everything it can without binding a socket: every key is
-// known, every value well formed, every app registered (per v), no two
-// groups listen on the same address, and a control address reachable from
-// other hosts has a password. It reports every problem it finds, not just
-// the first: the error is an errors.Join of *Error values, one per
-// problem, each naming the file and line. On error the *Config is nil, so
-// nothing can start half-configured.
+// known, every value well formed, every app registered (per v), no folder
+// in conf.d named like a group file, no two groups listen on the same
+// address, no tcp group on the port of control_listen, control_socket is
+// not pid_file, and a control address reachable from other hosts has a
+// password. It reports every problem it finds, not just the first: the
+// error is an errors.Join of *Error values, one per problem, each naming
+// the file and line. On error the *Config is nil, so nothing can start
+// half-configured.
 //
 // Relative paths in wm.conf are resolved against dir, made absolute, so
 // the daemon does not depend on the folder it was started from. File names
@@ -102,15 +104,13 @@ func Load(dir string, v Validator) (*Config, error) {
 		settings, perrs := parse(file, data)
 		g, derrs := decodeGroup(file, name, settings, cfg.Global, v)
 		ferrs := append(perrs, derrs...)
-		if g.Address != "" {
-			for _, other := range cfg.Groups {
-				if other.Network == g.Network && other.Address != "" && clashes(other.Address, g.Address) {
-					ferrs = append(ferrs, &Error{File: file, Line: g.Lines["listen"],
-						Msg: fmt.Sprintf("duplicate listen %s (also in %s:%d)",
-							g.Listen, other.File, other.Lines["listen"])})
-					break
-				}
-			}
+		if msg := controlClash(&g, cfg.Global); msg != "" {
+			ferrs = append(ferrs, &Error{File: file, Line: g.Lines["listen"], Msg: msg})
+		}
+		if other := takenBy(&g, cfg.Groups); other != nil {
+			ferrs = append(ferrs, &Error{File: file, Line: g.Lines["listen"],
+				Msg: fmt.Sprintf("duplicate listen %s (also in %s:%d)",
+					g.Listen, other.File, other.Lines["listen"])})
 		}
 		errs = append(errs, sortErrors(ferrs)...)
 		cfg.Groups = append(cfg.Groups, g)
@@ -126,7 +126,8 @@ func Load(dir string, v Validator) (*Config, error) {
 	return cfg, nil
 }
 
-// groupFiles lists the conf.d/*.conf files in name order.
+// groupFiles lists the conf.d/*.conf files in name order, and refuses
+// any folder whose name ends in .conf.
 func groupFiles(groupDir string) ([]string, error) {
 	entries, err := os.ReadDir(groupDir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -135,7 +136,10 @@ func groupFiles(groupDir string) ([]string, error) {
 	if err != nil {
 		return nil, readError(groupDir, err, "")
 	}
-	var files []string
+	var (
+		files   []string
+		folders []error // a folder named x.conf looks like a group but is none
+	)
 	for _, e := range entries { // ReadDir sorts by name
 		name := e.Name()
 		if !strings.HasSuffix(name, ".conf") || strings.HasPrefix(name, ".") {
@@ -143,11 +147,13 @@ func groupFiles(groupDir string) ([]string, error) {
 		}
 		file := filepath.Join(groupDir, name)
 		if fi, err := os.Stat(file); err == nil && fi.IsDir() {
-			continue // a folder named x.conf is not a group
+			folders = append(folders, &Error{File: file,
+				Msg: "is a folder: a worker group is a file NAME.conf (rename the folder so it does not end in .conf)"})
+			continue
 		}
 		files = append(files, file)
 	}
-	return files, nil
+	return files, errors.Join(folders...)
 }
 
 // readError reports a file that could not be read. A missing file gets
@@ -334,6 +340,9 @@ func decodeGlobal(file, dir string, settings []setting) (Global, []error) {
 			Msg: fmt.Sprintf("control_socket %s is %d bytes long, a unix socket path can have at most %d: set a shorter control_socket",
 				g.ControlSocket, len(g.ControlSocket), maxSocketPath)})
 	}
+	if err := pathClash(g); err != nil {
+		errs = append(errs, err)
+	}
 	return g, errs
 }
 
@@ -458,8 +467,8 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 				errorf(s.line, "%s", err)
 			}
 		case s.key == "start_workers":
-			if g.StartWorkers, ok = parseInt(s.value, 1); !ok {
-				bad(s, wantPositive)
+			if g.StartWorkers, ok = parseInt(s.value, 1); !ok || g.StartWorkers > MaxStartWorkers {
+				bad(s, wantStartWorkers)
 			}
 		case s.key == "user":
 			g.User = s.value
@@ -605,14 +614,19 @@ func FromGroups(dir string, global Global, groups []Group, v Validator) (*Config
 			continue
 		}
 		g.ApplyDefaults(global)
+		if g.StartWorkers < 1 || g.StartWorkers > MaxStartWorkers {
+			fail("StartWorkers %d: %s", g.StartWorkers, wantStartWorkers)
+			continue
+		}
 		if g.SchedPolicy != SchedBatch && g.SchedPolicy != SchedNormal {
 			fail("SchedPolicy %q: %s", g.SchedPolicy, wantSchedPolicy)
 			continue
 		}
-		for _, other := range cfg.Groups {
-			if g.Address != "" && other.Network == g.Network && other.Address != "" && clashes(other.Address, g.Address) {
-				fail("duplicate listen %s (also group %s)", g.Listen, other.Name)
-			}
+		if msg := controlClash(&g, global); msg != "" {
+			fail("%s", msg)
+		}
+		if other := takenBy(&g, cfg.Groups); other != nil {
+			fail("duplicate listen %s (also group %s)", g.Listen, other.Name)
 		}
 		cfg.Groups = append(cfg.Groups, g)
 	}

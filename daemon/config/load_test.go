@@ -101,13 +101,84 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "conf.d with no group file",
 			files: map[string]string{
-				"wm.conf":             "",
-				"conf.d/.Echo.conf":   echo, // editor leftovers are skipped
-				"conf.d/Echo.conf~":   echo,
-				"conf.d/Echo.txt":     echo,
-				"conf.d/folder.conf/": "",
+				"wm.conf":           "",
+				"conf.d/.Echo.conf": echo, // editor leftovers are skipped
+				"conf.d/Echo.conf~": echo,
+				"conf.d/Echo.txt":   echo,
 			},
 			want: []string{"DIR/conf.d: no worker groups: want one NAME.conf per worker group"},
+		},
+		{
+			name: "a folder named like a group file",
+			files: map[string]string{
+				"wm.conf":          "",
+				"conf.d/Echo.conf": echo,
+				"conf.d/Old.conf/": "",
+			},
+			want: []string{"DIR/conf.d/Old.conf: is a folder: a worker group is a file NAME.conf (rename the folder so it does not end in .conf)"},
+		},
+		{
+			name:  "a folder is no group, even alone",
+			files: map[string]string{"wm.conf": "", "conf.d/Echo.conf/": ""},
+			want:  []string{"DIR/conf.d/Echo.conf: is a folder: a worker group is a file NAME.conf (rename the folder so it does not end in .conf)"},
+		},
+		{
+			name: "start_workers too many",
+			files: map[string]string{"wm.conf": "",
+				"conf.d/A.conf": echo + "start_workers = 100000\n",
+				"conf.d/B.conf": echo + "start_workers = 1025\n",
+				"conf.d/C.conf": echo + "start_workers = 99999999999999999999\n",
+			},
+			want: []string{
+				`DIR/conf.d/A.conf:2: bad value "100000" for start_workers: want an integer from 1 to 1024`,
+				`DIR/conf.d/B.conf:2: bad value "1025" for start_workers: want an integer from 1 to 1024`,
+				`DIR/conf.d/C.conf:2: bad value "99999999999999999999" for start_workers: want an integer from 1 to 1024`,
+			},
+		},
+		{
+			name: "a listen on the port of control_listen",
+			files: map[string]string{
+				"wm.conf":       "debug = 0\ncontrol_listen = tcp://127.0.0.1:9300\n",
+				"conf.d/a.conf": echo + "\nlisten = text://0.0.0.0:9300\n", // every interface holds 127.0.0.1
+				"conf.d/b.conf": echo + "listen = udp://127.0.0.1:9300\n",  // other network: fine
+				"conf.d/c.conf": echo + "listen = tcp://127.0.0.1:9301\n",  // other port: fine
+				"conf.d/d.conf": echo + "listen = http://localhost:9301\n", // duplicate of c, not of control
+			},
+			want: []string{
+				`DIR/conf.d/a.conf:3: listen text://0.0.0.0:9300 clashes with control_listen tcp://127.0.0.1:9300 (DIR/wm.conf:2)`,
+				`DIR/conf.d/d.conf:2: duplicate listen http://localhost:9301 (also in DIR/conf.d/c.conf:2)`,
+			},
+		},
+		{
+			name: "a listen on the port of the default control_listen",
+			files: map[string]string{
+				"wm.conf":       "",
+				"conf.d/a.conf": echo + "listen = tcp://127.0.0.1:2009\n",
+				"conf.d/b.conf": echo + "listen = tcp://[::1]:2009\n", // another host: fine
+			},
+			want: []string{
+				`DIR/conf.d/a.conf:2: listen tcp://127.0.0.1:2009 clashes with control_listen tcp://127.0.0.1:2009, the default (set control_listen in wm.conf to another port, or off)`,
+			},
+		},
+		{
+			name: "control_listen on every interface",
+			files: map[string]string{
+				"wm.conf":       "control_listen = tcp://[::]:9300\ncontrol_password = pw\n",
+				"conf.d/a.conf": echo + "listen = tcp://127.0.0.1:9300\n",
+			},
+			want: []string{
+				`DIR/conf.d/a.conf:2: listen tcp://127.0.0.1:9300 clashes with control_listen tcp://[::]:9300 (DIR/wm.conf:1)`,
+			},
+		},
+		{
+			name:  "control_socket on the pid file",
+			files: map[string]string{"conf.d/Echo.conf": echo, "wm.conf": "pid_file = run/wm\ndebug = 0\ncontrol_socket = run/wm\n"},
+			want:  []string{`DIR/wm.conf:3: control_socket and pid_file are both DIR/run/wm: give them different paths`},
+		},
+		{
+			name:  "pid file on the default control_socket",
+			files: map[string]string{"conf.d/Echo.conf": echo, "wm.conf": "pid_file = run/wmd.sock\n"},
+			want:  []string{`DIR/wm.conf:1: control_socket and pid_file are both DIR/run/wmd.sock: give them different paths`},
 		},
 		{
 			name:  "unknown key",
@@ -123,7 +194,7 @@ func TestLoadErrors(t *testing.T) {
 				"max_requests = -5\n" +
 				"; start_workers = 0 is commented out\n"},
 			want: []string{
-				`DIR/conf.d/Echo.conf:2: bad value "abc" for start_workers: want an integer >= 1`,
+				`DIR/conf.d/Echo.conf:2: bad value "abc" for start_workers: want an integer from 1 to 1024`,
 				`DIR/conf.d/Echo.conf:3: bad value "-1" for preread_length: want an integer >= 0`,
 				`DIR/conf.d/Echo.conf:4: bad value "0" for backlog: want an integer >= 1`,
 				`DIR/conf.d/Echo.conf:5: bad value "-5" for max_requests: want an integer >= 0`,
@@ -132,7 +203,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "start_workers zero",
 			files: map[string]string{"wm.conf": "", "conf.d/Echo.conf": echo + "start_workers=0\n"},
-			want:  []string{`DIR/conf.d/Echo.conf:2: bad value "0" for start_workers: want an integer >= 1`},
+			want:  []string{`DIR/conf.d/Echo.conf:2: bad value "0" for start_workers: want an integer from 1 to 1024`},
 		},
 		{
 			name: "bad booleans",
@@ -179,7 +250,7 @@ func TestLoadErrors(t *testing.T) {
 			files: map[string]string{"wm.conf": "", "conf.d/Echo.conf": "app = Ecco\ngreeting = hi\nstart_workers = x\n"},
 			want: []string{
 				`DIR/conf.d/Echo.conf:1: unknown app "Ecco" (registered: Chat, Echo, EchoService, WebServer)`,
-				`DIR/conf.d/Echo.conf:3: bad value "x" for start_workers: want an integer >= 1`,
+				`DIR/conf.d/Echo.conf:3: bad value "x" for start_workers: want an integer from 1 to 1024`,
 			},
 		},
 		{
@@ -357,7 +428,7 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{
 				`DIR/wm.conf:1: bad value "x" for backlog: want an integer >= 1`,
 				`DIR/wm.conf:2: unknown key "foo"`,
-				`DIR/conf.d/A.conf:1: bad value "0" for start_workers: want an integer >= 1`,
+				`DIR/conf.d/A.conf:1: bad value "0" for start_workers: want an integer from 1 to 1024`,
 				`DIR/conf.d/A.conf:3: unknown key "lisen"`,
 				`DIR/conf.d/B.conf:1: unknown app "Nope" (registered: Chat, Echo, EchoService, WebServer)`,
 			},
@@ -611,6 +682,8 @@ func TestLoadGroupValues(t *testing.T) {
 		}},
 		{"worker_file = EchoService", func(g Group) bool { return g.App == "EchoService" }},
 		{"app = \"Chat\"", func(g Group) bool { return g.App == "Chat" }},
+		{echo + "start_workers = 1024", func(g Group) bool { return g.StartWorkers == 1024 }},
+		{echo + "listen = tcp://127.0.0.2:2009", func(g Group) bool { return g.Address == "127.0.0.2:2009" }}, // beside the default control_listen
 		{echo + "max_recv_buffer_size = 100", func(g Group) bool { return g.MaxRecvBufferSize == 100 }},
 		{echo + "max_recv_buffer_size = 10M", func(g Group) bool { return g.MaxRecvBufferSize == 10<<20 }},
 		{echo + "max_recv_buffer_size = 2g", func(g Group) bool { return g.MaxRecvBufferSize == 2<<30 }},
@@ -864,6 +937,13 @@ func TestFromGroups(t *testing.T) {
 			`group Echo: SchedPolicy "fifo": want batch or normal`},
 		{"same port", []Group{{Name: "Echo", Listen: "tcp://127.0.0.1:7001"}, {Name: "Chat", Listen: "tcp://127.0.0.1:7001"}},
 			"group Chat: duplicate listen tcp://127.0.0.1:7001 (also group Echo)"},
+		{"control port", []Group{{Name: "Echo", Listen: "text://:2009"}},
+			"group Echo: listen text://:2009 clashes with control_listen tcp://127.0.0.1:2009, the default (set control_listen in wm.conf to another port, or off)"},
+		{"too many workers", []Group{{Name: "Echo", StartWorkers: 100000}},
+			"group Echo: StartWorkers 100000: want an integer from 1 to 1024"},
+		{"negative workers", []Group{{Name: "Echo", StartWorkers: -1}},
+			"group Echo: StartWorkers -1: want an integer from 1 to 1024"},
+		{"most workers", []Group{{Name: "Echo", Listen: "tcp://127.0.0.1:7001", StartWorkers: 1024}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -878,7 +958,7 @@ func TestFromGroups(t *testing.T) {
 				t.Fatal(err)
 			}
 			g := cfg.Groups[0]
-			if g.App != "Echo" || g.StartWorkers != 1 || g.SchedPolicy != SchedBatch || !g.PersistentConnection || g.Network != "tcp" {
+			if g.App != "Echo" || g.StartWorkers != max(tt.groups[0].StartWorkers, 1) || g.SchedPolicy != SchedBatch || !g.PersistentConnection || g.Network != "tcp" {
 				t.Errorf("group = %+v, want app Echo, 1 worker, batch, persistent, tcp", g)
 			}
 		})

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -20,6 +21,8 @@ const (
 
 	wantSchedPolicy = "want batch or normal"
 )
+
+var wantStartWorkers = fmt.Sprintf("want an integer from 1 to %d", MaxStartWorkers)
 
 // parseBool accepts the spellings ini files use for a switch.
 func parseBool(s string) (bool, bool) {

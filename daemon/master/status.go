@@ -86,6 +86,7 @@ func (m *Master) gatherStatus() ctlproto.Status {
 		Started:   m.started,
 		Now:       time.Now(),
 		MasterPID: os.Getpid(),
+		Config:    m.cfg.Dir,
 	}
 	for i := range m.cfg.Groups {
 		g := &m.cfg.Groups[i]

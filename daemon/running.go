@@ -1,0 +1,146 @@
+package daemon
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wm-go/wm/ctlproto"
+	"github.com/wm-go/wm/daemon/pidfile"
+)
+
+// runningMaster is the master of this config folder, found running.
+type runningMaster struct {
+	pid int
+	// since is the master's start time (/proc/PID/stat): a process given
+	// the pid after the master died has another, so waiting for the
+	// master to go never mistakes it for the master.
+	since uint64
+	// via is the control address the master answered on when no process
+	// held the pid file's lock (the file was removed by hand); "" when the
+	// lock named it.
+	via string
+	// workers are its workers' pids, when the control plane answered.
+	workers []int
+}
+
+// How long start and check wait for a control address to answer before
+// taking the daemon for not running: a stranger on control_listen that
+// never speaks must not hold them up long (their bind then reports it).
+const probeTimeout = 5 * time.Second
+
+// findMaster finds the running master of this config: the process that
+// holds the pid file's lock or, when nobody holds it, the master that
+// answers on the control socket (control_listen when the socket is off)
+// and reports this config folder as its own. That second way finds a
+// master whose pid file was removed while it ran. It returns nil when no
+// master runs.
+func (c *cli) findMaster(within time.Duration) (*runningMaster, error) {
+	g := c.cfg.Global
+	pid, locked, err := pidfile.Running(g.PIDFile)
+	if err != nil {
+		return nil, err
+	}
+	reply, askErr := c.controlWithin(within, "status --json")
+	var st ctlproto.Status
+	if askErr == nil {
+		if err := json.Unmarshal([]byte(reply), &st); err != nil {
+			askErr = fmt.Errorf("status --json: %w", err)
+		}
+	}
+	if locked {
+		m := &runningMaster{pid: pid}
+		m.since, _ = procStart(pid)
+		if askErr == nil && st.MasterPID == pid {
+			m.workers = workerPIDs(st)
+		}
+		return m, nil
+	}
+	via := c.controlName()
+	switch {
+	case errors.Is(askErr, ctlproto.ErrNotRunning) || errors.Is(askErr, errNoControl):
+		return nil, nil
+	case askErr != nil:
+		return nil, fmt.Errorf("no process holds the lock on %s, and %s does not answer as a wm master: %w", g.PIDFile, via, askErr)
+	case !sameDir(st.Config, c.cfg.Dir):
+		return nil, fmt.Errorf("%s is served by the wm master of config %s (pid %d), not of %s", via, st.Config, st.MasterPID, c.cfg.Dir)
+	}
+	since, ok := procStart(st.MasterPID)
+	if !ok {
+		return nil, fmt.Errorf("the master on %s says its pid is %d, which is no process here (another pid namespace?)", via, st.MasterPID)
+	}
+	return &runningMaster{pid: st.MasterPID, since: since, via: via, workers: workerPIDs(st)}, nil
+}
+
+// alive reports whether the master still runs: its pid names a live
+// process that started when the master did.
+func (m *runningMaster) alive() bool {
+	since, ok := procStart(m.pid)
+	return ok && since == m.since
+}
+
+// gone reports whether the master has exited: its process is no more
+// and, when the pid file's lock named it, the lock is released too.
+func (m *runningMaster) gone(pidFile string) bool {
+	if m.via == "" {
+		if _, held, _ := pidfile.Running(pidFile); held {
+			return false
+		}
+	}
+	return !m.alive()
+}
+
+// signal sends sig to the master unless its pid was given to another
+// process since.
+func (m *runningMaster) signal(sig syscall.Signal) error {
+	if m.since != 0 && !m.alive() {
+		return nil
+	}
+	return syscall.Kill(m.pid, sig)
+}
+
+// workerPIDs lists the pids of every worker in st.
+func workerPIDs(st ctlproto.Status) []int {
+	pids := make([]int, 0, len(st.Processes))
+	for _, p := range st.Processes {
+		pids = append(pids, p.PID)
+	}
+	return pids
+}
+
+// procStart returns when the live process pid started, in clock ticks
+// since boot; ok is false for no process or a zombie.
+func procStart(pid int) (since uint64, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name, in parentheses, may hold spaces: the fields that
+	// follow are counted from its closing parenthesis. The state is the
+	// 3rd field, the start time the 22nd.
+	end := strings.LastIndexByte(string(b), ')')
+	if end < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(string(b[end+1:]))
+	if len(fields) < 20 || fields[0] == "Z" {
+		return 0, false
+	}
+	since, err = strconv.ParseUint(fields[19], 10, 64)
+	return since, err == nil
+}
+
+// sameDir reports whether a and b are one folder.
+func sameDir(a, b string) bool {
+	if a == b {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
