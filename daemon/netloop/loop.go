@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/daemon/protocol"
+	"github.com/wm-go/wm/internal/ratelog"
 	"golang.org/x/sys/unix"
 )
 
@@ -92,6 +93,10 @@ type Loop struct {
 	conns     []*Conn // indexed by fd
 	listeners map[int]*listener
 	nextID    uint64
+	// acceptPauses logs the pauses for want of descriptors once, then at
+	// most once a minute: a worker at its fd limit under a flood of
+	// clients pauses ten times a second.
+	acceptPauses ratelog.Limiter
 
 	mu      sync.Mutex
 	tasks   []func()
@@ -361,7 +366,9 @@ func (l *Loop) acceptUpTo(ln *listener, limit int) int {
 			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
 				// Out of descriptors: stop listening for a moment rather
 				// than spin on a socket that stays readable.
-				l.log.Error("accept: out of resources, pausing accepts for 100ms", "err", err)
+				if pauses, ok := l.acceptPauses.Note(); ok {
+					l.log.Error("accept: out of resources, pausing accepts for 100ms", "err", err, "pauses", pauses)
+				}
 				l.pauseListener(ln, 100*time.Millisecond)
 				return n
 			default:
