@@ -459,7 +459,7 @@ func (l *Loop) process(c *Conn, data []byte) {
 
 	buf := data
 	if c.in != nil {
-		c.in = append(c.in, data...)
+		appendIn(c, data)
 		buf = c.in
 	}
 	for len(buf) > 0 {
@@ -520,7 +520,7 @@ func (l *Loop) process(c *Conn, data []byte) {
 // copying them out of the shared read buffer.
 func (l *Loop) keepRemainder(c *Conn, rest []byte) {
 	if len(rest) == 0 || c.closing.Load() {
-		c.in = nil
+		dropIn(c)
 		return
 	}
 	if c.in != nil {
@@ -532,6 +532,31 @@ func (l *Loop) keepRemainder(c *Conn, rest []byte) {
 	// than a few reads' worth up front.
 	c.in = make([]byte, len(rest), max(min(c.want, 4*readBufferSize), 2*len(rest)))
 	copy(c.in, rest)
+}
+
+// appendIn appends data to the partial packet in c.in. It grows c.in by
+// doubling, but never past what a packet within max_recv_buffer_size and
+// the one read that completes it can need: a longer packet is refused
+// before the next read, so capacity past that would be held for nothing.
+func appendIn(c *Conn, data []byte) {
+	need := len(c.in) + len(data)
+	if need > cap(c.in) {
+		size := max(2*cap(c.in), need)
+		if limit := c.group.MaxRecv; limit > 0 {
+			size = min(size, max(need, limit+readBufferSize))
+		}
+		grown := make([]byte, len(c.in), size)
+		copy(grown, c.in)
+		droppedBuffer(cap(c.in))
+		c.in = grown
+	}
+	c.in = append(c.in, data...)
+}
+
+// dropIn lets go of c's receive buffer.
+func dropIn(c *Conn) {
+	droppedBuffer(cap(c.in))
+	c.in = nil
 }
 
 func (l *Loop) input(c *Conn, buf []byte) (n int, err error) {
@@ -644,7 +669,7 @@ func (l *Loop) closeConn(c *Conn) {
 	if c.fd < len(l.conns) && l.conns[c.fd] == c {
 		l.conns[c.fd] = nil
 	}
-	c.in = nil
+	dropIn(c)
 	l.stats.Connections.Add(-1)
 	l.safely("OnClose", nil, func() { l.handler.OnClose(c) })
 	c.mu.Lock()
