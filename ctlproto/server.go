@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/wm-go/wm/internal/ratelog"
 )
 
 // Handler is what the master provides to the control plane. Its methods
@@ -119,7 +121,9 @@ type Server struct {
 	// bounds it (zero means defaultMaxPending; tests lower it).
 	pending    atomic.Int64
 	maxPending int
-	refusals   refusalLog
+	// refusals logs the connections closed for being over maxPending
+	// at most once a minute, with how many there were.
+	refusals ratelog.Limiter
 }
 
 // defaultMaxPending is how many connections may wait to log in at once.
@@ -127,26 +131,6 @@ type Server struct {
 // connections by the thousand must not take the descriptors the master
 // needs to start workers.
 const defaultMaxPending = 64
-
-// refusalLog logs connections refused for being over the limit at most
-// once a minute, with how many there were, so a flood cannot flood the
-// log too.
-type refusalLog struct {
-	mu      sync.Mutex
-	count   int
-	lastLog time.Time
-}
-
-func (r *refusalLog) note(log *slog.Logger, limit int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.count++
-	if time.Since(r.lastLog) < time.Minute {
-		return
-	}
-	log.Warn("control: too many connections waiting to log in: closing new ones", "limit", limit, "refused", r.count)
-	r.count, r.lastLog = 0, time.Now()
-}
 
 // admit takes a place among the connections waiting to log in, and
 // returns the function that gives it back (once: at login or at the
@@ -159,7 +143,9 @@ func (s *Server) admit(log *slog.Logger) (release func()) {
 	}
 	if s.pending.Add(1) > int64(limit) {
 		s.pending.Add(-1)
-		s.refusals.note(log, limit)
+		if refused, ok := s.refusals.Note(); ok {
+			log.Warn("control: too many connections waiting to log in: closing new ones", "limit", limit, "refused", refused)
+		}
 		return nil
 	}
 	return sync.OnceFunc(func() { s.pending.Add(-1) })

@@ -20,9 +20,10 @@ import (
 
 var plainBuild lazyBin
 
-// plainWmd is wmd built as users build it: no race detector, which makes
-// the test daemons several times slower.
-func plainWmd(b *testing.B) string {
+// plainWmd is wmd built as users build it, without the race detector:
+// that makes the test daemons several times slower, and keeps shadow
+// memory that is never given back (the RSS tests measure the rest).
+func plainWmd(b testing.TB) string {
 	plainBuild.once.Do(func() {
 		plainBuild.path = filepath.Join(binDir, "wmd-plain")
 		if out, err := exec.Command("go", "build", "-o", plainBuild.path, ".").CombinedOutput(); err != nil {

@@ -14,6 +14,6 @@
 // WorkerMan. Conn.Send and Conn.Close may also be called from other
 // goroutines.
 //
-// It imports daemon/protocol and the standard library; it knows nothing of
-// config files, the master or the control plane.
+// It imports daemon/protocol, internal/ratelog and the standard library;
+// it knows nothing of config files, the master or the control plane.
 package netloop

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/daemon/protocol"
+	"github.com/wm-go/wm/internal/ratelog"
 	"golang.org/x/sys/unix"
 )
 
@@ -92,6 +93,10 @@ type Loop struct {
 	conns     []*Conn // indexed by fd
 	listeners map[int]*listener
 	nextID    uint64
+	// acceptPauses logs the pauses for want of descriptors once, then at
+	// most once a minute: a worker at its fd limit under a flood of
+	// clients pauses ten times a second.
+	acceptPauses ratelog.Limiter
 
 	mu      sync.Mutex
 	tasks   []func()
@@ -361,7 +366,9 @@ func (l *Loop) acceptUpTo(ln *listener, limit int) int {
 			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
 				// Out of descriptors: stop listening for a moment rather
 				// than spin on a socket that stays readable.
-				l.log.Error("accept: out of resources, pausing accepts for 100ms", "err", err)
+				if pauses, ok := l.acceptPauses.Note(); ok {
+					l.log.Error("accept: out of resources, pausing accepts for 100ms", "err", err, "pauses", pauses)
+				}
 				l.pauseListener(ln, 100*time.Millisecond)
 				return n
 			default:
@@ -452,7 +459,7 @@ func (l *Loop) process(c *Conn, data []byte) {
 
 	buf := data
 	if c.in != nil {
-		c.in = append(c.in, data...)
+		appendIn(c, data)
 		buf = c.in
 	}
 	for len(buf) > 0 {
@@ -513,7 +520,7 @@ func (l *Loop) process(c *Conn, data []byte) {
 // copying them out of the shared read buffer.
 func (l *Loop) keepRemainder(c *Conn, rest []byte) {
 	if len(rest) == 0 || c.closing.Load() {
-		c.in = nil
+		dropIn(c)
 		return
 	}
 	if c.in != nil {
@@ -525,6 +532,31 @@ func (l *Loop) keepRemainder(c *Conn, rest []byte) {
 	// than a few reads' worth up front.
 	c.in = make([]byte, len(rest), max(min(c.want, 4*readBufferSize), 2*len(rest)))
 	copy(c.in, rest)
+}
+
+// appendIn appends data to the partial packet in c.in. It grows c.in by
+// doubling, but never past what a packet within max_recv_buffer_size and
+// the one read that completes it can need: a longer packet is refused
+// before the next read, so capacity past that would be held for nothing.
+func appendIn(c *Conn, data []byte) {
+	need := len(c.in) + len(data)
+	if need > cap(c.in) {
+		size := max(2*cap(c.in), need)
+		if limit := c.group.MaxRecv; limit > 0 {
+			size = min(size, max(need, limit+readBufferSize))
+		}
+		grown := make([]byte, len(c.in), size)
+		copy(grown, c.in)
+		droppedBuffer(cap(c.in))
+		c.in = grown
+	}
+	c.in = append(c.in, data...)
+}
+
+// dropIn lets go of c's receive buffer.
+func dropIn(c *Conn) {
+	droppedBuffer(cap(c.in))
+	c.in = nil
 }
 
 func (l *Loop) input(c *Conn, buf []byte) (n int, err error) {
@@ -637,7 +669,7 @@ func (l *Loop) closeConn(c *Conn) {
 	if c.fd < len(l.conns) && l.conns[c.fd] == c {
 		l.conns[c.fd] = nil
 	}
-	c.in = nil
+	dropIn(c)
 	l.stats.Connections.Add(-1)
 	l.safely("OnClose", nil, func() { l.handler.OnClose(c) })
 	c.mu.Lock()

@@ -56,6 +56,12 @@ func (r *recorder) OnMessage(c *Conn, msg []byte) {
 // serve starts a loop on a fresh loopback listener and returns its address.
 func serve(t testing.TB, h Handler, ln Listener) (*Loop, string) {
 	t.Helper()
+	return serveOpts(t, Options{Handler: h}, ln)
+}
+
+// serveOpts is serve with the loop's options.
+func serveOpts(t testing.TB, opts Options, ln Listener) (*Loop, string) {
+	t.Helper()
 	nl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +77,7 @@ func serve(t testing.TB, h Handler, ln Listener) (*Loop, string) {
 		t.Fatal(err)
 	}
 	f.Close()
-	l, err := New(Options{Handler: h})
+	l, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
