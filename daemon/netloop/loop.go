@@ -42,10 +42,11 @@ type Listener struct {
 
 type listener struct {
 	Listener
-	decoder protocol.Decoder
-	encoder protocol.Encoder
-	udpBuf  []byte
-	active  bool // registered in epoll
+	decoder  protocol.Decoder
+	encoder  protocol.Encoder
+	stateful protocol.Stateful // set: each connection gets its own instance
+	udpBuf   []byte
+	active   bool // registered in epoll
 }
 
 // Options configure a Loop.
@@ -92,6 +93,9 @@ type Loop struct {
 	conns     []*Conn // indexed by fd
 	listeners map[int]*listener
 	nextID    uint64
+
+	timed      []*Conn // connections whose protocol set a read deadline
+	sweepArmed bool
 
 	mu      sync.Mutex
 	tasks   []func()
@@ -151,6 +155,7 @@ func (l *Loop) AddListener(ln Listener) error {
 	lis := &listener{Listener: ln}
 	lis.decoder, _ = ln.Protocol.(protocol.Decoder)
 	lis.encoder, _ = ln.Protocol.(protocol.Encoder)
+	lis.stateful, _ = ln.Protocol.(protocol.Stateful)
 	events := uint32(unix.EPOLLIN)
 	if ln.UDP {
 		size := ln.UDPBuffer
@@ -372,6 +377,9 @@ func (l *Loop) acceptUpTo(ln *listener, limit int) int {
 		rawNoDelay(fd)
 		l.nextID++
 		c := &Conn{loop: l, fd: fd, id: l.nextID, group: ln}
+		if ln.stateful != nil {
+			c.proto = ln.stateful.NewConn(c)
+		}
 		if err := rawEpollAdd(l.epfd, fd, unix.EPOLLIN); err != nil {
 			l.log.Error("epoll_ctl new connection", "err", err)
 			rawClose(fd)
@@ -446,6 +454,7 @@ func (l *Loop) readConn(c *Conn) {
 // hands each to the app; replies are written once, at the end.
 func (l *Loop) process(c *Conn, data []byte) {
 	ln := c.group
+	framing, decoder := c.Protocol(), c.decoder()
 	c.mu.Lock()
 	c.batching = true
 	c.mu.Unlock()
@@ -461,13 +470,17 @@ func (l *Loop) process(c *Conn, data []byte) {
 			break
 		}
 		size := len(buf)
-		if ln.Protocol != nil {
-			n, err := l.input(c, buf)
+		if framing != nil {
+			n, err := l.input(c, framing, buf)
 			if err != nil {
+				// Close once what was written is flushed: the replies to
+				// the packets before this one, and an error reply the
+				// protocol wrote with WriteRaw (HTTP's 400).
 				l.stats.PacketErr.Add(1)
 				l.log.Info("malformed packet: closing connection", "remote", c.RemoteAddr().String(), "err", err)
-				l.abort(c)
-				return
+				c.closing.Store(true)
+				buf = nil
+				break
 			}
 			if n == 0 || n > len(buf) {
 				if n > len(buf) {
@@ -487,8 +500,8 @@ func (l *Loop) process(c *Conn, data []byte) {
 		packet := buf[:size]
 		buf = buf[size:]
 		c.want = 0
-		if ln.decoder != nil {
-			packet = ln.decoder.Decode(packet)
+		if decoder != nil {
+			packet = decoder.Decode(packet)
 		}
 		l.message(c, packet)
 		if !ln.Persistent {
@@ -496,6 +509,9 @@ func (l *Loop) process(c *Conn, data []byte) {
 		}
 	}
 	l.keepRemainder(c, buf)
+	if c.proto != nil {
+		l.watchDeadline(c)
+	}
 
 	c.mu.Lock()
 	c.batching = false
@@ -527,20 +543,23 @@ func (l *Loop) keepRemainder(c *Conn, rest []byte) {
 	copy(c.in, rest)
 }
 
-func (l *Loop) input(c *Conn, buf []byte) (n int, err error) {
+func (l *Loop) input(c *Conn, framing protocol.Protocol, buf []byte) (n int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.stats.ThrowException.Add(1)
 			err = fmt.Errorf("panic in Input: %v", r)
 		}
 	}()
-	return c.group.Protocol.Input(buf)
+	return framing.Input(buf)
 }
 
 func (l *Loop) message(c *Conn, msg []byte) {
 	c.served = true
 	l.stats.TotalRequest.Add(1)
-	l.safely("OnMessage", c, func() { l.handler.OnMessage(c, msg) })
+	l.safely("OnMessage", c, func() {
+		l.handler.OnMessage(c, msg)
+		c.finished()
+	})
 	if l.maxRequests > 0 && !l.retired && l.stats.TotalRequest.Load() >= l.maxRequests {
 		l.retired = true
 		if l.onMaxRequests != nil {
