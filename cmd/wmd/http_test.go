@@ -183,4 +183,3 @@ func TestHTTPCurl(t *testing.T) {
 		t.Fatalf("curl with two URLs did not reuse its connection:\n%s", out)
 	}
 }
-
