@@ -3,7 +3,9 @@ package wmhttp
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net/http"
+	"net/http/httputil"
 	"testing"
 )
 
@@ -67,4 +69,32 @@ func compare(t *testing.T, packet []byte, method, target, body string) {
 	if req.Method != method || req.RequestURI != target || got.String() != body {
 		t.Fatalf("net/http reads %q %q body %q; wmhttp %q %q body %q", req.Method, req.RequestURI, got.String(), method, target, body)
 	}
+}
+
+// FuzzChunked checks the chunked body decoder against net/http's: a body
+// wmhttp accepts decodes to what httputil's chunked reader reads.
+func FuzzChunked(f *testing.F) {
+	for _, s := range []string{"5\r\nhello\r\n0\r\n\r\n", "1;a=b\r\nx\r\nA\r\n0123456789\r\n0\r\nT: v\r\n\r\n", "0\r\n\r\n", "f \r\n0123456789abcde\r\n0\r\n\r\n"} {
+		f.Add([]byte(s))
+	}
+	head := "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c := (&Protocol{}).NewConn(&fakePeer{}).(*conn)
+		buf := append([]byte(head), body...)
+		n, err := c.Input(buf)
+		if err != nil || n == 0 {
+			return
+		}
+		if n > len(buf) {
+			t.Fatalf("chunked Input announced %d of %d bytes", n, len(buf))
+		}
+		want, err := io.ReadAll(httputil.NewChunkedReader(bytes.NewReader(buf[len(head):n])))
+		got := c.Decode(buf[:n])
+		if err != nil {
+			t.Fatalf("wmhttp accepts %q (body %q), net/http: %v", buf[len(head):n], got, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("body %q: wmhttp %q, net/http %q", buf[len(head):n], got, want)
+		}
+	})
 }
