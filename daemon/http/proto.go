@@ -170,16 +170,23 @@ func (c *conn) maxRecv() int {
 // headerEnd returns the length of the header block at the start of buf,
 // 0 while it is incomplete.
 func (c *conn) headerEnd(buf []byte) (int, error) {
+	// A header is refused with 431 past the header limit, or past
+	// max_recv_buffer_size if that is lower: the loop would otherwise close
+	// the connection without a reply.
+	limit := c.cfg.maxHeader()
+	if r := c.maxRecv(); r > 0 && r < limit {
+		limit = r
+	}
 	from := max(int(c.scanned)-3, 0)
 	if i := indexCRLFCRLF(buf[from:]); i >= 0 {
 		end := from + i + 4
 		c.scanned = 0
-		if end > c.cfg.maxHeader() {
+		if end > limit {
 			return 0, errHeaderTooLarge
 		}
 		return end, nil
 	}
-	if len(buf) > c.cfg.maxHeader() {
+	if len(buf) > limit {
 		return 0, errHeaderTooLarge
 	}
 	c.scanned = int32(len(buf))

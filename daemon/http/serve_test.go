@@ -243,3 +243,23 @@ func TestAdaptNetHTTPHandler(t *testing.T) {
 		t.Fatalf("status %d, want the mux's 404", resp.StatusCode)
 	}
 }
+
+// TestErrorReplySurvivesUnreadInput checks the refused connection
+// lingers: closing a socket with unread input resets the connection, and
+// the client would read a reset instead of the 413.
+func TestErrorReplySurvivesUnreadInput(t *testing.T) {
+	_, addr := serve(t, &Protocol{}, 1024, HandlerFunc(echoPath).OnMessage)
+	for range 5 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n"+strings.Repeat("x", 300000))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		all, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || !strings.HasPrefix(string(all), "HTTP/1.1 413 ") {
+			t.Fatalf("got %q, %v; want the whole 413, then EOF", all, err)
+		}
+	}
+}

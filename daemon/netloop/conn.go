@@ -55,8 +55,9 @@ type Conn struct {
 	// proto is the connection's own protocol instance when the listener's
 	// protocol is protocol.Stateful, nil otherwise: the framing state a
 	// connection handoff has to carry along. See stateful.go.
-	proto protocol.Protocol
-	timed bool // on the loop's deadline list
+	proto  protocol.Protocol
+	timed  bool // on the loop's deadline list
+	linger bool // closed after an error reply: drain the peer before closing
 
 	in     []byte // bytes of a packet not yet complete
 	want   int    // announced length of that packet, 0 if unknown

@@ -95,6 +95,7 @@ type Loop struct {
 	nextID    uint64
 
 	timed      []*Conn // connections whose protocol set a read deadline
+	lingering  []lingering
 	sweepArmed bool
 
 	mu      sync.Mutex
@@ -259,6 +260,7 @@ func (l *Loop) Shutdown() {
 				l.closeConn(c)
 			}
 		}
+		l.closeLingering()
 		l.mu.Lock()
 		l.stopped = true
 		l.mu.Unlock()
@@ -479,6 +481,7 @@ func (l *Loop) process(c *Conn, data []byte) {
 				l.stats.PacketErr.Add(1)
 				l.log.Info("malformed packet: closing connection", "remote", c.RemoteAddr().String(), "err", err)
 				c.closing.Store(true)
+				c.linger = true
 				buf = nil
 				break
 			}
@@ -662,7 +665,9 @@ func (l *Loop) closeConn(c *Conn) {
 	c.mu.Lock()
 	// Closing the only descriptor of the socket also takes it out of the
 	// epoll set: no EPOLL_CTL_DEL needed.
-	rawClose(c.fd)
+	if !c.linger || !l.lingerClose(c.fd) {
+		rawClose(c.fd)
+	}
 	c.fdGone = true
 	c.mu.Unlock()
 	l.checkDrained()

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/daemon/protocol"
+	"golang.org/x/sys/unix"
 )
 
 // Per-connection protocols (protocol.Stateful) and read deadlines
@@ -72,6 +73,10 @@ func (l *Loop) watchDeadline(c *Conn) {
 	}
 	c.timed = true
 	l.timed = append(l.timed, c)
+	l.armSweep()
+}
+
+func (l *Loop) armSweep() {
 	if !l.sweepArmed {
 		l.sweepArmed = true
 		time.AfterFunc(sweepEvery, func() { l.Post(l.sweepDeadlines) })
@@ -104,11 +109,67 @@ func (l *Loop) sweepDeadlines() {
 	clear(l.timed[len(keep):])
 	l.timed = keep
 	for _, c := range expired {
+		c.linger = true
 		l.safely("ReadTimeout", c, c.proto.(protocol.Deadliner).ReadTimeout)
 		c.Close()
 	}
-	if len(l.timed) > 0 {
-		l.sweepArmed = true
-		time.AfterFunc(sweepEvery, func() { l.Post(l.sweepDeadlines) })
+	l.sweepLingering(now)
+	if len(l.timed) > 0 || len(l.lingering) > 0 {
+		l.armSweep()
 	}
+}
+
+// lingerFor is how long a connection closed after an error reply keeps
+// reading (and discarding) what the peer still sends.
+const lingerFor = 2 * time.Second
+
+// lingering is a socket closed for the app whose peer may still be
+// sending: closing it with unread input would reset the connection and
+// could destroy the error reply before the peer reads it.
+type lingering struct {
+	fd    int
+	until time.Time
+}
+
+// lingerClose half-closes fd after an error reply (the peer reads the
+// reply, then EOF) and closes it once the peer closes too, or lingerFor
+// later. It reports false if fd could not be half-closed.
+func (l *Loop) lingerClose(fd int) bool {
+	if unix.Shutdown(fd, unix.SHUT_WR) != nil {
+		return false
+	}
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	l.lingering = append(l.lingering, lingering{fd: fd, until: time.Now().Add(lingerFor)})
+	l.armSweep()
+	return true
+}
+
+// sweepLingering discards what the lingering sockets received and closes
+// those whose peer closed or whose time is up.
+func (l *Loop) sweepLingering(now time.Time) {
+	keep := l.lingering[:0]
+	for _, s := range l.lingering {
+		open := now.Before(s.until)
+		for open {
+			n, err := rawRead(s.fd, l.buf)
+			if err == unix.EAGAIN {
+				break
+			}
+			open = err == unix.EINTR || n > 0
+		}
+		if open {
+			keep = append(keep, s)
+		} else {
+			rawClose(s.fd)
+		}
+	}
+	l.lingering = keep
+}
+
+// closeLingering closes every lingering socket at once: Shutdown.
+func (l *Loop) closeLingering() {
+	for _, s := range l.lingering {
+		rawClose(s.fd)
+	}
+	l.lingering = nil
 }
