@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/wm-go/wm/daemon/config"
+	_ "github.com/wm-go/wm/daemon/http" // the http:// scheme, for any app
 	"github.com/wm-go/wm/daemon/netloop"
 	"github.com/wm-go/wm/daemon/protocol"
 )

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/wm-go/wm/daemon/protocol"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,6 +51,13 @@ type Conn struct {
 	remoteKnown bool
 	fdGone      bool      // the descriptor is closed (it may be reused already)
 	group       *listener // the listener it came from: protocol and limits
+
+	// proto is the connection's own protocol instance when the listener's
+	// protocol is protocol.Stateful, nil otherwise: the framing state a
+	// connection handoff has to carry along. See stateful.go.
+	proto  protocol.Protocol
+	timed  bool // on the loop's deadline list
+	linger bool // closed after an error reply: drain the peer before closing
 
 	in     []byte // bytes of a packet not yet complete
 	want   int    // announced length of that packet, 0 if unknown
@@ -110,6 +118,12 @@ func (c *Conn) Send(msg []byte) SendResult {
 	if c.udpPeer != nil {
 		return c.sendDatagram(msg)
 	}
+	return c.send(msg, c.encoder())
+}
+
+// send queues msg, encoded by enc unless it is nil, and writes it unless
+// a read is being dispatched (then it is written at the end of it).
+func (c *Conn) send(msg []byte, enc protocol.Encoder) SendResult {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing.Load() || c.closed {
@@ -120,7 +134,7 @@ func (c *Conn) Send(msg []byte) SendResult {
 	if c.out == nil {
 		c.out = getBuffer()
 	}
-	if enc := c.group.encoder; enc != nil {
+	if enc != nil {
 		c.out = enc.Encode(c.out, msg)
 	} else {
 		c.out = append(c.out, msg...)

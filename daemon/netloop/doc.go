@@ -9,6 +9,11 @@
 // only a partial packet, or output the peer has not taken yet, is copied
 // out and kept per connection.
 //
+// A listener whose protocol is protocol.Stateful gives each connection an
+// instance of its own (Conn.proto), which may write raw bytes, set a read
+// deadline enforced by one sweep per loop, and hear when OnMessage
+// returned; see stateful.go.
+//
 // Everything the app sees (OnConnect, OnMessage, OnClose, timers posted
 // with Post) runs on the loop's goroutine, one call at a time, as in
 // WorkerMan. Conn.Send and Conn.Close may also be called from other

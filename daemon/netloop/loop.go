@@ -43,10 +43,11 @@ type Listener struct {
 
 type listener struct {
 	Listener
-	decoder protocol.Decoder
-	encoder protocol.Encoder
-	udpBuf  []byte
-	active  bool // registered in epoll
+	decoder  protocol.Decoder
+	encoder  protocol.Encoder
+	stateful protocol.Stateful // set: each connection gets its own instance
+	udpBuf   []byte
+	active   bool // registered in epoll
 }
 
 // Options configure a Loop.
@@ -97,6 +98,10 @@ type Loop struct {
 	// most once a minute: a worker at its fd limit under a flood of
 	// clients pauses ten times a second.
 	acceptPauses ratelog.Limiter
+
+	timed      []*Conn // connections whose protocol set a read deadline
+	lingering  []lingering
+	sweepArmed bool
 
 	mu      sync.Mutex
 	tasks   []func()
@@ -156,6 +161,7 @@ func (l *Loop) AddListener(ln Listener) error {
 	lis := &listener{Listener: ln}
 	lis.decoder, _ = ln.Protocol.(protocol.Decoder)
 	lis.encoder, _ = ln.Protocol.(protocol.Encoder)
+	lis.stateful, _ = ln.Protocol.(protocol.Stateful)
 	events := uint32(unix.EPOLLIN)
 	if ln.UDP {
 		size := ln.UDPBuffer
@@ -259,6 +265,7 @@ func (l *Loop) Shutdown() {
 				l.closeConn(c)
 			}
 		}
+		l.closeLingering()
 		l.mu.Lock()
 		l.stopped = true
 		l.mu.Unlock()
@@ -379,6 +386,9 @@ func (l *Loop) acceptUpTo(ln *listener, limit int) int {
 		rawNoDelay(fd)
 		l.nextID++
 		c := &Conn{loop: l, fd: fd, id: l.nextID, group: ln}
+		if ln.stateful != nil {
+			c.proto = ln.stateful.NewConn(c)
+		}
 		if err := rawEpollAdd(l.epfd, fd, unix.EPOLLIN); err != nil {
 			l.log.Error("epoll_ctl new connection", "err", err)
 			rawClose(fd)
@@ -453,6 +463,7 @@ func (l *Loop) readConn(c *Conn) {
 // hands each to the app; replies are written once, at the end.
 func (l *Loop) process(c *Conn, data []byte) {
 	ln := c.group
+	framing, decoder := c.Protocol(), c.decoder()
 	c.mu.Lock()
 	c.batching = true
 	c.mu.Unlock()
@@ -468,13 +479,18 @@ func (l *Loop) process(c *Conn, data []byte) {
 			break
 		}
 		size := len(buf)
-		if ln.Protocol != nil {
-			n, err := l.input(c, buf)
+		if framing != nil {
+			n, err := l.input(c, framing, buf)
 			if err != nil {
+				// Close once what was written is flushed: the replies to
+				// the packets before this one, and an error reply the
+				// protocol wrote with WriteRaw (HTTP's 400).
 				l.stats.PacketErr.Add(1)
 				l.log.Info("malformed packet: closing connection", "remote", c.RemoteAddr().String(), "err", err)
-				l.abort(c)
-				return
+				c.closing.Store(true)
+				c.linger = true
+				buf = nil
+				break
 			}
 			if n == 0 || n > len(buf) {
 				if n > len(buf) {
@@ -494,8 +510,8 @@ func (l *Loop) process(c *Conn, data []byte) {
 		packet := buf[:size]
 		buf = buf[size:]
 		c.want = 0
-		if ln.decoder != nil {
-			packet = ln.decoder.Decode(packet)
+		if decoder != nil {
+			packet = decoder.Decode(packet)
 		}
 		l.message(c, packet)
 		if !ln.Persistent {
@@ -503,6 +519,9 @@ func (l *Loop) process(c *Conn, data []byte) {
 		}
 	}
 	l.keepRemainder(c, buf)
+	if c.proto != nil {
+		l.watchDeadline(c)
+	}
 
 	c.mu.Lock()
 	c.batching = false
@@ -559,20 +578,23 @@ func dropIn(c *Conn) {
 	c.in = nil
 }
 
-func (l *Loop) input(c *Conn, buf []byte) (n int, err error) {
+func (l *Loop) input(c *Conn, framing protocol.Protocol, buf []byte) (n int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.stats.ThrowException.Add(1)
 			err = fmt.Errorf("panic in Input: %v", r)
 		}
 	}()
-	return c.group.Protocol.Input(buf)
+	return framing.Input(buf)
 }
 
 func (l *Loop) message(c *Conn, msg []byte) {
 	c.served = true
 	l.stats.TotalRequest.Add(1)
-	l.safely("OnMessage", c, func() { l.handler.OnMessage(c, msg) })
+	l.safely("OnMessage", c, func() {
+		l.handler.OnMessage(c, msg)
+		c.finished()
+	})
 	if l.maxRequests > 0 && !l.retired && l.stats.TotalRequest.Load() >= l.maxRequests {
 		l.retired = true
 		if l.onMaxRequests != nil {
@@ -675,7 +697,9 @@ func (l *Loop) closeConn(c *Conn) {
 	c.mu.Lock()
 	// Closing the only descriptor of the socket also takes it out of the
 	// epoll set: no EPOLL_CTL_DEL needed.
-	rawClose(c.fd)
+	if !c.linger || !l.lingerClose(c.fd) {
+		rawClose(c.fd)
+	}
 	c.fdGone = true
 	c.mu.Unlock()
 	l.checkDrained()

@@ -1,0 +1,265 @@
+package wmhttp
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wm-go/wm/daemon/netloop"
+	"golang.org/x/sys/unix"
+)
+
+// loopHandler adapts a daemon-style handler to netloop.Handler.
+type loopHandler struct {
+	onMessage func(c *netloop.Conn, msg []byte)
+}
+
+func (loopHandler) OnConnect(*netloop.Conn)                 {}
+func (loopHandler) OnClose(*netloop.Conn)                   {}
+func (h loopHandler) OnMessage(c *netloop.Conn, msg []byte) { h.onMessage(c, msg) }
+
+// serve runs a loop framing with p on a fresh loopback port.
+func serve(t testing.TB, p *Protocol, maxRecv int, h func(c *netloop.Conn, msg []byte)) (*netloop.Loop, string) {
+	t.Helper()
+	nl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := nl.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := nl.Addr().String()
+	nl.Close()
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	l, err := netloop.New(netloop.Options{Handler: loopHandler{h}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AddListener(netloop.Listener{FD: fd, Protocol: p, Persistent: true, MaxRecv: maxRecv}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- l.Run() }()
+	t.Cleanup(func() {
+		l.Shutdown()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return l, addr
+}
+
+func echoPath(w *ResponseWriter, r *Request) {
+	w.Header("Content-Type", "text/plain")
+	fmt.Fprintf(w, "%s %s %d:%s", r.Method(), r.Path(), len(r.Body()), r.Body())
+}
+
+func TestKeepAliveOverOneConnection(t *testing.T) {
+	l, addr := serve(t, &Protocol{}, 0, HandlerFunc(echoPath).OnMessage)
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
+	for i := range 20 {
+		resp, err := client.Get(fmt.Sprintf("http://%s/n%d", addr, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := fmt.Sprintf("GET /n%d 0:", i); string(body) != want || resp.Header.Get("Date") == "" || resp.Header.Get("Server") != "wm" {
+			t.Fatalf("got %q %v, want %q", body, resp.Header, want)
+		}
+	}
+	if n := l.Stats().Accepted.Load(); n != 1 {
+		t.Fatalf("%d connections accepted for 20 requests, want 1", n)
+	}
+}
+
+func TestChunkedUploadAndContinue(t *testing.T) {
+	_, addr := serve(t, &Protocol{}, 0, HandlerFunc(echoPath).OnMessage)
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	defer client.CloseIdleConnections()
+	// A body of unknown length goes chunked.
+	resp, err := client.Post("http://"+addr+"/up", "text/plain", io.MultiReader(strings.NewReader("hello "), strings.NewReader("world")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "POST /up 11:hello world" {
+		t.Fatalf("chunked upload: %q", body)
+	}
+	// With Expect, the client waits (here up to a minute) for 100 Continue.
+	req, _ := http.NewRequest("PUT", "http://"+addr+"/c", strings.NewReader("data"))
+	req.Header.Set("Expect", "100-continue")
+	start := time.Now()
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "PUT /c 4:data" || time.Since(start) > 30*time.Second {
+		t.Fatalf("expect: %q after %v", body, time.Since(start))
+	}
+}
+
+func TestPipelinedResponsesInOrder(t *testing.T) {
+	_, addr := serve(t, &Protocol{}, 0, HandlerFunc(echoPath).OnMessage)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var reqs strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&reqs, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+	}
+	io.WriteString(c, reqs.String())
+	br := bufio.NewReader(c)
+	for i := range 10 {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if want := fmt.Sprintf("GET /%d 0:", i); string(body) != want {
+			t.Fatalf("response %d: %q, want %q", i, body, want)
+		}
+	}
+}
+
+// TestErrorRepliesAreFlushedThenClosed checks each refusal reaches the
+// client before the close, and counts in packet_err.
+func TestErrorRepliesAreFlushedThenClosed(t *testing.T) {
+	l, addr := serve(t, &Protocol{}, 1024, HandlerFunc(echoPath).OnMessage)
+	tests := []struct {
+		req  string
+		code int
+	}{
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r\nBAD\r\n\r\n", 400},
+		{"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n", 413},
+		{"GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 20000) + "\r\n\r\n", 431},
+	}
+	for i, tt := range tests {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, tt.req)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		all, err := io.ReadAll(c)
+		c.Close()
+		if err != nil {
+			t.Fatalf("%d: %v after %q", tt.code, err, all)
+		}
+		if !strings.Contains(string(all), fmt.Sprintf("HTTP/1.1 %d ", tt.code)) {
+			t.Fatalf("got %q, want a %d then EOF", all, tt.code)
+		}
+		if got := l.Stats().PacketErr.Load(); got != uint64(i+1) {
+			t.Fatalf("packet_err %d, want %d", got, i+1)
+		}
+	}
+}
+
+func TestHeaderTimeout(t *testing.T) {
+	_, addr := serve(t, &Protocol{HeaderTimeout: 200 * time.Millisecond}, 0, HandlerFunc(echoPath).OnMessage)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost")
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	all, err := io.ReadAll(c)
+	if err != nil || !strings.HasPrefix(string(all), "HTTP/1.1 408 ") {
+		t.Fatalf("got %q, %v; want a 408 then EOF", all, err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Fatalf("timed out after %v, before the 200ms", d)
+	}
+}
+
+func TestPlainAppAndHead(t *testing.T) {
+	// A plain handler gets the body as msg; Send answers 200 with it.
+	_, addr := serve(t, &Protocol{}, 0, func(c *netloop.Conn, msg []byte) { c.Send(append([]byte("got "), msg...)) })
+	resp, err := http.Post("http://"+addr+"/", "text/plain", strings.NewReader("abc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "got abc" {
+		t.Fatalf("plain app: %q", body)
+	}
+	c, _ := net.Dial("tcp", addr)
+	defer c.Close()
+	io.WriteString(c, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	all, _ := io.ReadAll(c)
+	parts := strings.Split(string(all), "HTTP/1.1 200 OK")
+	if len(parts) != 3 || !strings.HasSuffix(parts[1], "\r\n\r\n") || !strings.HasSuffix(parts[2], "got ") {
+		t.Fatalf("HEAD then GET: %q", all)
+	}
+}
+
+func TestAdaptNetHTTPHandler(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /form", func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		http.SetCookie(w, &http.Cookie{Name: "s", Value: "1"})
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, "name=%s ua=%s remote=%v", r.FormValue("name"), r.UserAgent(), r.RemoteAddr != "")
+	})
+	_, addr := serve(t, &Protocol{}, 0, Adapt(mux).OnMessage)
+	resp, err := http.PostForm("http://"+addr+"/form?x=1", map[string][]string{"name": {"wm"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || string(body) != "name=wm ua=Go-http-client/1.1 remote=true" || resp.Header.Get("Set-Cookie") != "s=1" {
+		t.Fatalf("%d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
+		t.Fatalf("sniffed Content-Type %q", ct)
+	}
+	resp, err = http.Get("http://" + addr + "/nothing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("status %d, want the mux's 404", resp.StatusCode)
+	}
+}
+
+// TestErrorReplySurvivesUnreadInput checks the refused connection
+// lingers: closing a socket with unread input resets the connection, and
+// the client would read a reset instead of the 413.
+func TestErrorReplySurvivesUnreadInput(t *testing.T) {
+	_, addr := serve(t, &Protocol{}, 1024, HandlerFunc(echoPath).OnMessage)
+	for range 5 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n"+strings.Repeat("x", 300000))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		all, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || !strings.HasPrefix(string(all), "HTTP/1.1 413 ") {
+			t.Fatalf("got %q, %v; want the whole 413, then EOF", all, err)
+		}
+	}
+}
