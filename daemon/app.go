@@ -154,6 +154,9 @@ func (h hooks) OnClose(c *Conn) {
 // either deliver what each read returns.
 func protocolFor(h Handler, scheme string) (protocol.Protocol, error) {
 	if p, ok := h.(protocol.Protocol); ok {
+		if b, ok := p.(protocol.Binder); ok {
+			p = b.Bind(h)
+		}
 		return p, nil
 	}
 	if scheme == "tcp" || scheme == "udp" || scheme == "" {
@@ -162,6 +165,9 @@ func protocolFor(h Handler, scheme string) (protocol.Protocol, error) {
 	p, ok := protocol.Lookup(scheme)
 	if !ok {
 		return nil, fmt.Errorf("unknown protocol %q", scheme)
+	}
+	if b, ok := p.(protocol.Binder); ok {
+		p = b.Bind(h)
 	}
 	return p, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	_ "github.com/wm-go/wm/apps/echo"
 	_ "github.com/wm-go/wm/apps/echoservice"
+	_ "github.com/wm-go/wm/apps/wsecho"
 	_ "github.com/wm-go/wm/apps/hellohttp"
 )
 

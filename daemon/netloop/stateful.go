@@ -112,3 +112,12 @@ func (l *Loop) sweepDeadlines() {
 		time.AfterFunc(sweepEvery, func() { l.Post(l.sweepDeadlines) })
 	}
 }
+
+// SendFramed queues b, already framed by the caller, as it is, and
+// reports like Send: a WebSocket binary frame next to text ones.
+func (c *Conn) SendFramed(b []byte) SendResult {
+	if c.udpPeer != nil {
+		return Failed // a datagram has no stream to frame
+	}
+	return c.send(b, nil)
+}
