@@ -11,8 +11,8 @@ import (
 
 	_ "github.com/wm-go/wm/apps/echo"
 	_ "github.com/wm-go/wm/apps/echoservice"
-	_ "github.com/wm-go/wm/apps/wsecho"
 	_ "github.com/wm-go/wm/apps/hellohttp"
+	_ "github.com/wm-go/wm/apps/wsecho"
 )
 
 func main() { daemon.Main() }

@@ -19,14 +19,14 @@ type StatusCode = ws.StatusCode
 
 // The close codes of RFC 6455 7.4.1 an app sends or sees.
 const (
-	StatusNormalClosure   = ws.StatusNormalClosure   // 1000
-	StatusGoingAway       = ws.StatusGoingAway       // 1001
-	StatusProtocolError   = ws.StatusProtocolError   // 1002: sent on a malformed frame
-	StatusUnsupportedData = ws.StatusUnsupportedData // 1003
+	StatusNormalClosure   = ws.StatusNormalClosure           // 1000
+	StatusGoingAway       = ws.StatusGoingAway               // 1001
+	StatusProtocolError   = ws.StatusProtocolError           // 1002: sent on a malformed frame
+	StatusUnsupportedData = ws.StatusUnsupportedData         // 1003
 	StatusInvalidPayload  = ws.StatusInvalidFramePayloadData // 1007: sent on a text message that is not UTF-8
-	StatusPolicyViolation = ws.StatusPolicyViolation // 1008
-	StatusMessageTooBig   = ws.StatusMessageTooBig   // 1009: sent on a message over max_recv_buffer_size
-	StatusInternalError   = ws.StatusInternalServerError // 1011
+	StatusPolicyViolation = ws.StatusPolicyViolation         // 1008
+	StatusMessageTooBig   = ws.StatusMessageTooBig           // 1009: sent on a message over max_recv_buffer_size
+	StatusInternalError   = ws.StatusInternalServerError     // 1011
 )
 
 // Server is the WebSocket protocol of a worker group. The registered
