@@ -17,6 +17,7 @@ const (
 	flagOpen       = 1 << iota // the 101 was written: frames from now on
 	flagCloseSent              // a close frame was sent: nothing more is
 	flagSendBinary             // Conn.Send sends binary messages
+	flagFailed                 // the client broke the protocol: discard until its close
 )
 
 // closeWait is how long a server-initiated close waits for the client's
@@ -40,18 +41,46 @@ type conn struct {
 	frag   []byte    // the fragments of a message so far
 	fragOp ws.OpCode // the first fragment's opcode; 0 when none
 
+	skip int64  // after a failure: bytes of the frame being discarded
+	why  string // after a failure: what the client did wrong
+
 	mu    sync.Mutex // guards early
 	early []byte     // frames sent before the handshake completed
 }
 
-// fail sends a close frame with code and makes the stream malformed:
-// packet_err, and the connection closes once the frame is flushed.
-func (s *conn) fail(code StatusCode, why string) (int, error) {
-	if s.flags.Or(flagCloseSent)&flagCloseSent == 0 {
+// fail sends a close frame with code and from then on discards what the
+// client sends until its close frame, which makes the stream malformed
+// (packet_err; the connection closes once our frame is flushed). Closing
+// at once would reset a connection whose client is still sending (a
+// message over the limit), and a reset loses the close frame on its way:
+// the browser would see 1006 instead of the code.
+func (s *conn) fail(buf []byte, code StatusCode, why string) (int, error) {
+	if s.flags.Or(flagCloseSent|flagFailed)&flagCloseSent == 0 {
 		s.peer.WriteRaw(closeFrame(code, why))
+		time.AfterFunc(closeWait, s.peer.Close)
 	}
-	s.frag = nil
-	return 0, fmt.Errorf("websocket: %s (close %d): %w", why, code, protocol.ErrMalformed)
+	s.frag, s.fragOp = nil, 0
+	s.why = fmt.Sprintf("websocket: %s (close %d)", why, code)
+	return s.discard(buf)
+}
+
+// discard skips the frames that follow a failure, up to the client's
+// close frame.
+func (s *conn) discard(buf []byte) (int, error) {
+	if s.skip > 0 {
+		n := int(min(s.skip, int64(len(buf))))
+		s.skip -= int64(n)
+		return n, nil
+	}
+	h, size, ok := parseHeader(buf)
+	if !ok {
+		return 0, nil
+	}
+	if h.OpCode == ws.OpClose {
+		return 0, fmt.Errorf("%s: %w", s.why, protocol.ErrMalformed)
+	}
+	s.skip = int64(size) + h.Length
+	return s.discard(buf)
 }
 
 // Input delimits the upgrade request, then one frame at a time. It acts on
@@ -62,8 +91,11 @@ func (s *conn) Input(buf []byte) (int, error) {
 	if s.fragOp == 0 {
 		s.frag = nil // a message OnMessage panicked on, not Finished
 	}
-	if s.flags.Load()&flagOpen == 0 {
+	switch f := s.flags.Load(); {
+	case f&flagOpen == 0:
 		return s.inputHandshake(buf)
+	case f&flagFailed != 0:
+		return s.discard(buf)
 	}
 	h, size, ok := parseHeader(buf)
 	if !ok {
@@ -74,13 +106,13 @@ func (s *conn) Input(buf []byte) (int, error) {
 		state |= ws.StateFragmented
 	}
 	if err := ws.CheckHeader(h, state); err != nil {
-		return s.fail(StatusProtocolError, err.Error())
+		return s.fail(buf, StatusProtocolError, err.Error())
 	}
 	if limit := int64(s.peer.MaxRecv()); limit > 0 && (h.Length > limit-int64(size) || int64(len(s.frag))+h.Length > limit) {
-		return s.fail(StatusMessageTooBig, fmt.Sprintf("message over max_recv_buffer_size %d", limit))
+		return s.fail(buf, StatusMessageTooBig, fmt.Sprintf("message over max_recv_buffer_size %d", limit))
 	}
 	if h.Length > maxFrame-int64(size) {
-		return s.fail(StatusMessageTooBig, "frame too large")
+		return s.fail(buf, StatusMessageTooBig, "frame too large")
 	}
 	total := size + int(h.Length)
 	if total > len(buf) {
@@ -96,7 +128,7 @@ func (s *conn) Input(buf []byte) (int, error) {
 		}
 	case ws.OpPong:
 	case ws.OpClose:
-		return s.inputClose(payload, total)
+		return s.inputClose(buf, payload, total)
 	default:
 		if closing {
 			break // after our close frame, data is discarded
@@ -117,7 +149,7 @@ func (s *conn) Input(buf []byte) (int, error) {
 		}
 		s.fragOp = 0
 		if op == ws.OpText && !utf8.Valid(msg) {
-			return s.fail(StatusInvalidPayload, "text message is not UTF-8")
+			return s.fail(buf, StatusInvalidPayload, "text message is not UTF-8")
 		}
 		s.msg, s.deliver, s.lastBinary = msg, true, op == ws.OpBinary
 	}
@@ -129,16 +161,16 @@ func (s *conn) Input(buf []byte) (int, error) {
 const maxFrame = 1<<31 - 1
 
 // inputClose answers the client's close frame: echo its code, then close.
-func (s *conn) inputClose(payload []byte, total int) (int, error) {
+func (s *conn) inputClose(buf, payload []byte, total int) (int, error) {
 	var code StatusCode
 	if len(payload) > 0 {
 		var reason string
 		code, reason = ws.ParseCloseFrameData(payload)
 		if len(payload) == 1 {
-			return s.fail(StatusProtocolError, "close frame of 1 byte")
+			return s.fail(buf, StatusProtocolError, "close frame of 1 byte")
 		}
 		if err := ws.CheckCloseFrameData(code, reason); err != nil {
-			return s.fail(StatusProtocolError, err.Error())
+			return s.fail(buf, StatusProtocolError, err.Error())
 		}
 	}
 	if s.flags.Or(flagCloseSent)&flagCloseSent == 0 {
