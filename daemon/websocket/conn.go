@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,7 +80,10 @@ func (s *conn) discard(buf []byte) (int, error) {
 	if h.OpCode == ws.OpClose {
 		return 0, fmt.Errorf("%s: %w", s.why, protocol.ErrMalformed)
 	}
-	s.skip = int64(size) + h.Length
+	s.skip = math.MaxInt64 // a broken length: discard everything
+	if h.Length >= 0 && h.Length <= math.MaxInt64-int64(size) {
+		s.skip = int64(size) + h.Length
+	}
 	return s.discard(buf)
 }
 
@@ -104,6 +108,9 @@ func (s *conn) Input(buf []byte) (int, error) {
 	state := ws.StateServerSide
 	if s.fragOp != 0 {
 		state |= ws.StateFragmented
+	}
+	if h.Length < 0 {
+		return s.fail(buf, StatusProtocolError, "frame length with the most significant bit set")
 	}
 	if err := ws.CheckHeader(h, state); err != nil {
 		return s.fail(buf, StatusProtocolError, err.Error())
@@ -194,6 +201,10 @@ func (s *conn) inputHandshake(buf []byte) (int, error) {
 		return 0, nil
 	}
 	resp, err := s.srv.upgrade(s.nc, buf[:end])
+	if len(resp) == 0 {
+		// gobwas answers nothing to a request line it cannot parse.
+		resp = []byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+	}
 	s.peer.WriteRaw(resp)
 	if err != nil {
 		s.mu.Lock()

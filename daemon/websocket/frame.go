@@ -42,9 +42,9 @@ func parseHeader(buf []byte) (h ws.Header, size int, ok bool) {
 	case 126:
 		h.Length = int64(binary.BigEndian.Uint16(buf[2:]))
 	case 127:
-		// The most significant bit must be 0 (RFC 6455 5.2); a length the
-		// caller cannot hold is refused there as too big.
-		h.Length = int64(binary.BigEndian.Uint64(buf[2:]) & math.MaxInt64)
+		// The most significant bit must be 0 (RFC 6455 5.2): a length
+		// with it set reads as negative, which the caller refuses.
+		h.Length = int64(binary.BigEndian.Uint64(buf[2:]))
 	}
 	if h.Masked {
 		copy(h.Mask[:], buf[size-4:size])
