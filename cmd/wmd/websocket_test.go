@@ -1,14 +1,17 @@
 package main_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -188,5 +191,63 @@ func TestWebSocketChromium(t *testing.T) {
 	}
 	if pe := d.counters("WS").PacketErr; pe != 1 {
 		t.Errorf("packet_err = %d, want 1 (the message over the limit)", pe)
+	}
+}
+
+// TestWebSocketKeys: websocket_origins and websocket_protocols in a
+// group's file: check reports a bad one at its line; a running group
+// refuses another origin with 403 (packet_err) and picks the listed
+// subprotocol.
+func TestWebSocketKeys(t *testing.T) {
+	bad := newDaemon(t, "", map[string]string{"WS": "app = WebSocketEcho\nlisten = ws://127.0.0.1:{port}\nwebsocket_origins = https://a.example, a.example\n"})
+	out, code := bad.wmd("check")
+	if want := "conf.d/WS.conf:3: bad value \"https://a.example, a.example\" for websocket_origins: \"a.example\" is not an origin"; code == 0 || !strings.Contains(out, want) {
+		t.Errorf("check: exit %d, %q; want it to contain %q", code, out, want)
+	}
+
+	d := newDaemon(t, "", map[string]string{"WS": "app = WebSocketEcho\nlisten = websocket://127.0.0.1:{port}\n" +
+		"websocket_origins = https://a.example\nwebsocket_protocols = p1, p2\n"})
+	d.start()
+	handshake := func(extra string) string {
+		t.Helper()
+		c, err := net.Dial("tcp", d.addr("WS"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n", extra)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, _ := bufio.NewReader(c).ReadString('\n')
+		return resp
+	}
+	if got := handshake("Origin: https://evil.example\r\n"); !strings.HasPrefix(got, "HTTP/1.1 403 ") {
+		t.Errorf("foreign origin: %q, want 403", got)
+	}
+	c, err := net.Dial("tcp", d.addr("WS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: https://A.example\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: echo, p2\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	var resp strings.Builder
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the 101: %v after %q", err, resp.String())
+		}
+		resp.WriteString(line)
+		if line == "\r\n" {
+			break
+		}
+	}
+	if got := resp.String(); !strings.HasPrefix(got, "HTTP/1.1 101 ") || !strings.Contains(got, "\r\nSec-WebSocket-Protocol: p2\r\n") {
+		t.Errorf("allowed origin: %q, want 101 with subprotocol p2 (the key replaces the app's echo)", got)
+	}
+	if pe := d.counters("WS").PacketErr; pe != 1 {
+		t.Errorf("packet_err = %d, want 1 (the refused origin)", pe)
 	}
 }

@@ -311,7 +311,8 @@ func TestConnectHook(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &fakePeer{}
-			srv := Server{Protocols: []string{"a", "b"}}.Bind(&tt.hook).(*Server)
+			p0, _ := Server{Protocols: []string{"a", "b"}}.Bind(&tt.hook, nil)
+			srv := p0.(*Server)
 			s := srv.NewConn(p).(*conn)
 			feed(s, []byte(upgradeRequest("Sec-WebSocket-Protocol: a, b\r\nOrigin: http://o.example\r\nCookie: k=v\r\n")), 0)
 			resp := p.out.String()

@@ -112,7 +112,8 @@ func TestIdleWebSocketCost(t *testing.T) {
 		n = min(n, int(lim.Cur-100)/2)
 	}
 	tcp := idleHeap(t, n, nil, false)
-	ws := idleHeap(t, n, websocket.Server{}.Bind(nil), true)
+	proto, _ := websocket.Server{}.Bind(nil, nil)
+	ws := idleHeap(t, n, proto, true)
 	t.Logf("%d idle connections, heap in use per connection (client side included): tcp %.0f B, websocket %.0f B, difference %.0f B",
 		n, tcp, ws, ws-tcp)
 	if ws-tcp > 256 {

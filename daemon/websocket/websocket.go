@@ -3,6 +3,9 @@ package websocket
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/gobwas/ws"
 	"github.com/wm-go/wm/daemon/netloop"
@@ -30,9 +33,10 @@ const (
 )
 
 // Server is the WebSocket protocol of a worker group. The registered
-// websocket:// and ws:// schemes use the zero Server: any origin, no
-// subprotocol. An app that wants lists of its own embeds a Server in its
-// handler and fills it in App.New:
+// websocket:// and ws:// schemes use the zero Server (any origin, no
+// subprotocol) with the group's websocket_origins and
+// websocket_protocols. An app that sets lists in code embeds a Server in
+// its handler and fills it in App.New:
 //
 //	type Chat struct{ websocket.Server }
 //	... &Chat{Server: websocket.Server{Origins: []string{"https://a.example"}}}
@@ -48,10 +52,59 @@ type Server struct {
 	hook ConnectHook
 }
 
-// Bind returns s calling app's OnWebSocketConnect, if it has one.
-func (s Server) Bind(app any) protocol.Protocol {
+// The conf.d keys of a websocket:// group.
+const (
+	keyOrigins   = "websocket_origins"
+	keyProtocols = "websocket_protocols"
+)
+
+// Keys are the group keys Bind reads: websocket_origins and
+// websocket_protocols, comma-separated lists that replace Origins and
+// Protocols.
+func (Server) Keys() []string { return []string{keyOrigins, keyProtocols} }
+
+// Bind returns s with the group's settings, calling app's
+// OnWebSocketConnect if it has one.
+func (s Server) Bind(app any, settings []protocol.Setting) (protocol.Protocol, error) {
 	s.hook, _ = app.(ConnectHook)
-	return &s
+	for _, kv := range settings {
+		var list []string
+		for v := range strings.SplitSeq(kv.Value, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				list = append(list, v)
+			}
+		}
+		switch kv.Key {
+		case keyOrigins:
+			for _, o := range list {
+				if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+					return nil, &protocol.SettingError{Setting: kv, Msg: fmt.Sprintf("%q is not an origin like https://a.example or http://host:8080", o)}
+				}
+			}
+			s.Origins = list
+		case keyProtocols:
+			for _, p := range list {
+				if !isToken(p) {
+					return nil, &protocol.SettingError{Setting: kv, Msg: fmt.Sprintf("%q is not a subprotocol name (an HTTP token)", p)}
+				}
+			}
+			s.Protocols = list
+		}
+	}
+	return &s, nil
+}
+
+// isToken reports whether p is an HTTP token (RFC 9110 5.6.2).
+func isToken(p string) bool {
+	if p == "" {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // NewConn is the state of one connection: the handshake first.
