@@ -12,9 +12,9 @@ import (
 // ws.Header. ok is false while the header is incomplete.
 //
 // It is written out rather than calling ws.ReadHeader, which wants an
-// io.Reader: measured (BenchmarkHeader), the reader costs 2 allocations
-// and ~100 ns per call, and the loop calls this on every read of a frame
-// still arriving.
+// io.Reader: measured (BenchmarkHeader), 14 ns and no allocation here
+// against 130 ns and 2 allocations through a bytes.Reader, and the loop
+// calls this on every read of a frame still arriving.
 func parseHeader(buf []byte) (h ws.Header, size int, ok bool) {
 	if len(buf) < 2 {
 		return h, 0, false
