@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -126,7 +127,59 @@ func validator() config.Validator {
 			return "tcp", ok
 		},
 		Protocols: protocol.Schemes,
+		ProtocolKeys: func(scheme string) []string {
+			if b, ok := lookupBinder(scheme); ok {
+				return b.Keys()
+			}
+			return nil
+		},
 	}
+}
+
+func lookupBinder(scheme string) (protocol.Binder, bool) {
+	p, _ := protocol.Lookup(scheme)
+	b, ok := p.(protocol.Binder)
+	return b, ok
+}
+
+// bind gives a Binder protocol the group's app and its settings.
+func bind(p protocol.Protocol, app any, g *Group) (protocol.Protocol, error) {
+	b, ok := p.(protocol.Binder)
+	if !ok {
+		return p, nil
+	}
+	var settings []protocol.Setting
+	for _, kv := range g.Extra {
+		if slices.Contains(b.Keys(), kv.Key) {
+			settings = append(settings, protocol.Setting{Key: kv.Key, Value: kv.Value, Line: kv.Line})
+		}
+	}
+	bound, err := b.Bind(app, settings)
+	if err != nil {
+		line := 0
+		var se *protocol.SettingError
+		if errors.As(err, &se) {
+			line = se.Setting.Line
+		}
+		return nil, &config.Error{File: g.File, Line: line, Msg: err.Error()}
+	}
+	return bound, nil
+}
+
+// checkProtocolSettings binds the protocol of every group that listens
+// on a Binder's scheme, so that check and start report a bad setting at
+// its line.
+func checkProtocolSettings(cfg *config.Config) error {
+	var errs []error
+	for i := range cfg.Groups {
+		g := &cfg.Groups[i]
+		if p, ok := protocol.Lookup(g.Scheme); ok {
+			if _, err := bind(p, nil, g); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // hooks adapts a Handler to the event loop, calling the optional hooks
@@ -152,9 +205,10 @@ func (h hooks) OnClose(c *Conn) {
 // protocolFor picks the framing of a group: the handler's own Input if it
 // has one, else the listen scheme's protocol; tcp:// and udp:// without
 // either deliver what each read returns.
-func protocolFor(h Handler, scheme string) (protocol.Protocol, error) {
+func protocolFor(h Handler, g *Group) (protocol.Protocol, error) {
+	scheme := g.Scheme
 	if p, ok := h.(protocol.Protocol); ok {
-		return p, nil
+		return bind(p, h, g)
 	}
 	if scheme == "tcp" || scheme == "udp" || scheme == "" {
 		return nil, nil
@@ -163,5 +217,5 @@ func protocolFor(h Handler, scheme string) (protocol.Protocol, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown protocol %q", scheme)
 	}
-	return p, nil
+	return bind(p, h, g)
 }

@@ -155,7 +155,14 @@ func run(args []string, code []Group) int {
 func loadConfig(dir string, code []Group) (*config.Config, error) {
 	v := validator()
 	if len(code) == 0 {
-		return config.Load(dir, v)
+		cfg, err := config.Load(dir, v)
+		if err == nil {
+			err = checkProtocolSettings(cfg)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return cfg, nil
 	}
 	global := config.DefaultGlobal(dir)
 	if _, err := os.Stat(filepath.Join(dir, "wm.conf")); err == nil {
@@ -519,7 +526,7 @@ func resolveApp(g *Group) (worker.App, error) {
 	if err != nil {
 		return worker.App{}, fmt.Errorf("app %s: %w", g.App, err)
 	}
-	proto, err := protocolFor(h, g.Scheme)
+	proto, err := protocolFor(h, g)
 	if err != nil {
 		return worker.App{}, err
 	}

@@ -105,7 +105,13 @@ func openIdle(r *run) ([]net.Conn, *tally) {
 			for range next {
 				c, err := r.dial()
 				dialing := err != nil
-				if err == nil && r.cfg.Ping {
+				if err == nil && r.cfg.WebSocket {
+					err = wsOpen(r, c, r.cfg.Ping)
+					c.SetDeadline(time.Time{})
+					if err != nil {
+						r.release(c)
+					}
+				} else if err == nil && r.cfg.Ping {
 					err = shortExchange(r, c, r.cfg.Msg, buf)
 					c.SetDeadline(time.Time{})
 					if err != nil {

@@ -114,6 +114,7 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 		fs.DurationVar(&cfg.Hold, "hold", 5*time.Second, "hold the connections this `duration` before measuring, so the server settles")
 		fs.IntVar(&cfg.Rate, "rate", 5000, "open at most `N` connections per second")
 		fs.BoolVar(&cfg.Ping, "ping", true, "send one request on each connection and read its reply before holding it, so that the server's per-connection buffers are in use (-ping=false: connections that never sent a byte)")
+		fs.BoolVar(&cfg.WebSocket, "websocket", false, "upgrade each connection to WebSocket (GET / with Upgrade: websocket) before the -ping exchange, which is then one masked text frame each way: for a websocket:// echo group such as WebSocketEcho")
 		fs.StringVar(&pids, "pids", "", "server processes to measure: `PID,PID,...`")
 		fs.StringVar(&cfg.Match, "match", "", "measure the processes whose cmdline contains `PATTERN` (re-evaluated at each measurement; wmbench itself excluded)")
 	}

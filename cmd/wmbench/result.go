@@ -30,6 +30,7 @@ type Config struct {
 	Hold      time.Duration // how long to hold them before measuring
 	Rate      int           // connects per second while ramping up
 	Ping      bool          // send one request on each connection before holding
+	WebSocket bool          // idle: upgrade each connection to WebSocket first
 	PIDs      []int         // server processes to measure
 	Match     string        // or: processes whose cmdline contains Match
 

@@ -39,6 +39,11 @@ type Validator struct {
 	// Protocols lists the schemes Protocol knows, for the message that
 	// reports an unknown one. When nil the message lists tcp and udp only.
 	Protocols func() []string
+
+	// ProtocolKeys lists the keys a group listening on scheme may set for
+	// its protocol (websocket_origins), declared like an app's and kept
+	// with them in Group.Extra. May be nil.
+	ProtocolKeys func(scheme string) []string
 }
 
 // unknownApp is the message for an app name v does not know.
@@ -430,6 +435,13 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 	}
 	if !appSeen {
 		errs = append(errs, &Error{File: file, Msg: "missing app: set app = NAME to the app this group runs"})
+	}
+	if v.ProtocolKeys != nil {
+		for _, s := range settings {
+			if scheme, _, ok := strings.Cut(s.value, "://"); ok && s.key == "listen" {
+				extra = append(extra, v.ProtocolKeys(strings.ToLower(scheme))...)
+			}
+		}
 	}
 
 	seen := make(map[string]int) // canonical key -> first line

@@ -510,7 +510,12 @@ func (l *Loop) process(c *Conn, data []byte) {
 		packet := buf[:size]
 		buf = buf[size:]
 		c.want = 0
-		if decoder != nil {
+		if md, ok := decoder.(protocol.MessageDecoder); ok {
+			var deliver bool
+			if packet, deliver = md.DecodeMessage(packet); !deliver {
+				continue // the protocol's own packet: a ping, a fragment, a handshake
+			}
+		} else if decoder != nil {
 			packet = decoder.Decode(packet)
 		}
 		l.message(c, packet)

@@ -173,3 +173,12 @@ func (l *Loop) closeLingering() {
 	}
 	l.lingering = nil
 }
+
+// SendFramed queues b, already framed by the caller, as it is, and
+// reports like Send: a WebSocket binary frame next to text ones.
+func (c *Conn) SendFramed(b []byte) SendResult {
+	if c.udpPeer != nil {
+		return Failed // a datagram has no stream to frame
+	}
+	return c.send(b, nil)
+}

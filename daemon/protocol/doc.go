@@ -26,7 +26,10 @@
 // appends to a caller's buffer, so a connection can frame traffic with
 // no garbage per packet. Errors from the built-ins wrap ErrMalformed.
 // Length-prefixed packets are limited to math.MaxInt32 bytes on every
-// platform; max_recv_buffer_size is normally far lower.
+// platform; max_recv_buffer_size is normally far lower. A
+// MessageDecoder keeps some packets to itself (WebSocket's control
+// frames), and a Binder reads its group's settings and calls its app's
+// hooks.
 //
 // # Adding your own
 //

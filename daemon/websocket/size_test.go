@@ -1,0 +1,5 @@
+package websocket
+
+import "unsafe"
+
+func unsafeSizeofConn() uintptr { return unsafe.Sizeof(conn{}) }
