@@ -18,7 +18,8 @@ const (
 	wantPath     = "want a path"
 	wantAppName  = "want a registered app name"
 
-	wantSchedPolicy = "want batch or normal"
+	wantSchedPolicy       = "want batch or normal"
+	wantReloadConnections = "want handoff or close"
 )
 
 // parseBool accepts the spellings ini files use for a switch.
