@@ -14,6 +14,7 @@
 // WorkerMan. Conn.Send and Conn.Close may also be called from other
 // goroutines.
 //
-// It imports daemon/protocol and the standard library; it knows nothing of
+// It imports daemon/protocol, daemon/handoff (a drain may hand its
+// connections to a successor: handoff.go) and the standard library; it knows nothing of
 // config files, the master or the control plane.
 package netloop
