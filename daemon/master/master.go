@@ -81,6 +81,7 @@ type proc struct {
 	ready   chan struct{} // closed on the ready message
 	exited  chan struct{} // closed when reaped
 	stats   chan ipc.Message
+	handoff int // the master's end of the handoff channel (ipc.FDHandoff), -1 if none
 	statsMu sync.Mutex
 
 	// Guarded by Master.mu.
@@ -323,7 +324,7 @@ func (m *Master) shutdown() {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				m.retireProc(p, m.cfg.Global.StopTimeout)
+				m.retireProc(p, nil, m.cfg.Global.StopTimeout)
 			}()
 		}
 		wg.Wait()

@@ -38,7 +38,22 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 	}
 	defer logW.Close()
 
-	spec, err := json.Marshal(ipc.Spec{Group: *g, Slot: slot, DrainTimeout: m.cfg.Global.ReloadTimeout})
+	// The handoff channel (fd 5) exists only where connections can move:
+	// a stream listener whose group hands them over.
+	_, listens := m.listeners[g.Name]
+	handoffCh, handoffChild := -1, -1
+	if listens && g.Network == "tcp" && g.ReloadConnections == config.ReloadHandoff {
+		hp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			conn.Close()
+			logR.Close()
+			return nil, fmt.Errorf("handoff socketpair: %w", err)
+		}
+		handoffCh, handoffChild = hp[0], hp[1]
+		defer unix.Close(handoffChild)
+	}
+	spec, err := json.Marshal(ipc.Spec{Group: *g, Slot: slot, DrainTimeout: m.cfg.Global.ReloadTimeout,
+		Handoff: handoffCh >= 0})
 	if err != nil {
 		conn.Close()
 		logR.Close()
@@ -54,6 +69,9 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 	files := []uintptr{m.devnull.Fd(), stdout.Fd(), logW.Fd(), childEnd.Fd()}
 	if fd, ok := m.listeners[g.Name]; ok {
 		files = append(files, uintptr(fd))
+	}
+	if handoffChild >= 0 {
+		files = append(files, uintptr(handoffChild))
 	}
 	sys := &syscall.SysProcAttr{
 		Setpgid:   true,            // Ctrl-C is for the master, which stops workers in order
@@ -89,6 +107,7 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 		ready:   make(chan struct{}),
 		exited:  make(chan struct{}),
 		stats:   make(chan ipc.Message, 1),
+		handoff: handoffCh,
 		state:   ctlproto.StateStarting,
 	}
 	m.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/ctlproto"
+	"github.com/wm-go/wm/daemon/handoff"
 	"github.com/wm-go/wm/daemon/ipc"
 	"golang.org/x/sys/unix"
 )
@@ -67,6 +68,9 @@ func (m *Master) exited(pid int, ws unix.WaitStatus) {
 	m.mu.Unlock()
 
 	p.ch.Close()
+	if p.handoff >= 0 {
+		unix.Close(p.handoff)
+	}
 	close(p.exited)
 	level := slog.LevelInfo
 	if status != 0 || respawn {
@@ -205,18 +209,19 @@ func (m *Master) replace(old *proc) (newPID int, err error) {
 		m.log.Error("replace worker failed: keeping the old one", "group", old.group.Name, "pid", old.pid, "err", err)
 		return 0, err
 	}
-	m.retireProc(old, m.cfg.Global.ReloadTimeout)
+	m.retireProc(old, next, m.cfg.Global.ReloadTimeout)
 	return newPID, nil
 }
 
 // retireProc asks p to drain and exit, and kills it if it has not exited
-// by the deadline.
-func (m *Master) retireProc(p *proc, timeout time.Duration) {
+// by the deadline. With a successor, p hands its connections to it.
+func (m *Master) retireProc(p, successor *proc, timeout time.Duration) {
 	m.mu.Lock()
 	p.expected = true
 	p.state = ctlproto.StateDraining
 	m.mu.Unlock()
-	if err := p.ch.Send(ipc.Message{Type: ipc.Stop, Timeout: timeout}); err != nil {
+	handoff := successor != nil && m.connectForHandoff(p, successor)
+	if err := p.ch.Send(ipc.Message{Type: ipc.Stop, Timeout: timeout, Handoff: handoff}); err != nil {
 		syscall.Kill(p.pid, syscall.SIGTERM)
 	}
 	select {
@@ -225,6 +230,31 @@ func (m *Master) retireProc(p *proc, timeout time.Duration) {
 		m.log.Warn("worker did not exit in time: killing", "group", p.group.Name, "pid", p.pid)
 		m.kill(p)
 	}
+}
+
+// connectForHandoff gives from and to the two ends of a new handoff
+// socket pair over their handoff channels, and reports whether both got
+// theirs. The master keeps no copy: the pair lives as long as the two
+// workers hold it.
+func (m *Master) connectForHandoff(from, to *proc) bool {
+	if from.handoff < 0 || to.handoff < 0 {
+		return false
+	}
+	send, receive, err := handoff.Pair()
+	if err == nil {
+		defer unix.Close(send)
+		defer unix.Close(receive)
+		err = ipc.PassSocket(to.handoff, ipc.RoleReceive, receive)
+	}
+	if err == nil {
+		err = ipc.PassSocket(from.handoff, ipc.RoleSend, send)
+	}
+	if err != nil {
+		m.log.Warn("handoff not possible: the old worker closes its connections", "group", from.group.Name,
+			"pid", from.pid, "successor", to.pid, "err", err)
+		return false
+	}
+	return true
 }
 
 func (m *Master) kill(p *proc) {
