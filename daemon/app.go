@@ -56,6 +56,17 @@ type ConnectHook interface{ OnConnect(c *Conn) }
 // CloseHook is called when a connection is closed, by either side.
 type CloseHook interface{ OnClose(c *Conn) }
 
+// HandoffHook is called in a worker that hands c to its successor on a
+// reload (reload_connections = handoff), instead of OnClose: what it
+// returns is given to the successor's AdoptHook. An app without it gets
+// OnClose here. See docs/handoff.md.
+type HandoffHook interface{ OnHandoff(c *Conn) []byte }
+
+// AdoptHook is called in the successor that takes c over, instead of
+// OnConnect, with what the predecessor's OnHandoff returned (nil if it
+// has none). An app without it gets OnConnect.
+type AdoptHook interface{ OnAdopt(c *Conn, state []byte) }
+
 // Group is a worker group's settings: a conf.d file, or a value a
 // code-first main declares.
 type Group = config.Group
@@ -188,6 +199,27 @@ type hooks struct {
 	Handler
 	connect ConnectHook
 	close   CloseHook
+	handoff HandoffHook
+	adopt   AdoptHook
+}
+
+// OnHandoff makes every app a netloop.Mover: the hook if it has one, else
+// OnClose, so its bookkeeping of this process's connections balances.
+func (h hooks) OnHandoff(c *Conn) []byte {
+	if h.handoff != nil {
+		return h.handoff.OnHandoff(c)
+	}
+	h.OnClose(c)
+	return nil
+}
+
+// OnAdopt is the hook if the app has one, else OnConnect.
+func (h hooks) OnAdopt(c *Conn, state []byte) {
+	if h.adopt != nil {
+		h.adopt.OnAdopt(c, state)
+		return
+	}
+	h.OnConnect(c)
 }
 
 func (h hooks) OnConnect(c *Conn) {

@@ -533,6 +533,8 @@ func resolveApp(g *Group) (worker.App, error) {
 	hk := hooks{Handler: h}
 	hk.connect, _ = h.(ConnectHook)
 	hk.close, _ = h.(CloseHook)
+	hk.handoff, _ = h.(HandoffHook)
+	hk.adopt, _ = h.(AdoptHook)
 	app := worker.App{Handler: hk, Protocol: proto}
 	if s, ok := h.(StartHook); ok {
 		app.OnStart = s.OnStart

@@ -63,6 +63,10 @@ type Group struct {
 	// SchedPolicy is the Linux scheduling policy of the workers
 	// (sched_policy): SchedBatch, the default, or SchedNormal.
 	SchedPolicy string
+	// ReloadConnections is what a replaced worker does with its open
+	// connections (reload_connections): ReloadHandoff, the default, or
+	// ReloadClose.
+	ReloadConnections string
 
 	// Extra holds keys the app declared, as written, in file order.
 	// A key written as key[] = v, or key[sub] = v, keeps its brackets.
@@ -101,6 +105,16 @@ const (
 	// lower wake-up latency on a machine busy with other work, at the
 	// cost of more context switches under load.
 	SchedNormal = "normal"
+)
+
+// The values of reload_connections.
+const (
+	// ReloadHandoff passes each connection, at a request boundary, to the
+	// worker's successor: the client sees no close (docs/handoff.md).
+	ReloadHandoff = "handoff"
+	// ReloadClose closes each connection at a request boundary; its
+	// client reconnects.
+	ReloadClose = "close"
 )
 
 // Defaults of the keys, as in WorkerMan's manual where it has one.

@@ -370,7 +370,7 @@ func isGroupKey(key string) bool {
 	case "app", "worker_file", "listen", "start_workers", "user",
 		"preread_length", "max_recv_buffer_size", "max_send_buffer_size",
 		"no_reload", "no_debug", "persistent_connection", "max_requests",
-		"backlog", "sched_policy":
+		"backlog", "sched_policy", "reload_connections":
 		return true
 	}
 	return false
@@ -523,6 +523,13 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 			default:
 				bad(s, wantSchedPolicy)
 			}
+		case s.key == "reload_connections":
+			switch v := strings.ToLower(s.value); v {
+			case ReloadHandoff, ReloadClose:
+				g.ReloadConnections = v
+			default:
+				bad(s, wantReloadConnections)
+			}
 		case slices.Contains(extra, s.base):
 			if _, set := g.Lines[s.key]; !set {
 				g.Lines[s.key] = s.line
@@ -578,6 +585,9 @@ func (g *Group) ApplyDefaults(global Global) {
 	if g.SchedPolicy == "" {
 		g.SchedPolicy = SchedBatch
 	}
+	if g.ReloadConnections == "" {
+		g.ReloadConnections = ReloadHandoff
+	}
 	if g.Backlog == 0 && unset("backlog") {
 		g.Backlog = global.Backlog
 		if g.Backlog == 0 {
@@ -632,6 +642,10 @@ func FromGroups(dir string, global Global, groups []Group, v Validator) (*Config
 		}
 		if g.SchedPolicy != SchedBatch && g.SchedPolicy != SchedNormal {
 			fail("SchedPolicy %q: %s", g.SchedPolicy, wantSchedPolicy)
+			continue
+		}
+		if g.ReloadConnections != ReloadHandoff && g.ReloadConnections != ReloadClose {
+			fail("ReloadConnections %q: %s", g.ReloadConnections, wantReloadConnections)
 			continue
 		}
 		if msg := controlClash(&g, global); msg != "" {

@@ -222,6 +222,11 @@ func TestLoadErrors(t *testing.T) {
 			want:  []string{`DIR/conf.d/Echo.conf:2: bad value "fifo" for sched_policy: want batch or normal`},
 		},
 		{
+			name:  "bad reload_connections",
+			files: map[string]string{"wm.conf": "", "conf.d/Echo.conf": echo + "reload_connections = keep\n"},
+			want:  []string{`DIR/conf.d/Echo.conf:2: bad value "keep" for reload_connections: want handoff or close`},
+		},
+		{
 			name: "bad sizes",
 			files: map[string]string{"wm.conf": "", "conf.d/Echo.conf": echo +
 				"max_recv_buffer_size = 10X\nmax_send_buffer_size = 0\n"},
@@ -508,13 +513,13 @@ func TestLoadDefaults(t *testing.T) {
 			Name: "A", File: filepath.Join(dir, "conf.d/A.conf"), App: "Echo",
 			Listen: "tcp://0.0.0.0:8181", Scheme: "tcp", Network: "tcp", Address: "0.0.0.0:8181",
 			StartWorkers: 1, MaxRecvBufferSize: 10 << 20, MaxSendBufferSize: 20 << 20,
-			PersistentConnection: true, Backlog: 1024, SchedPolicy: SchedBatch,
+			PersistentConnection: true, Backlog: 1024, SchedPolicy: SchedBatch, ReloadConnections: ReloadHandoff,
 			Lines: map[string]int{"app": 1, "listen": 2},
 		},
 		{
 			Name: "T", File: filepath.Join(dir, "conf.d/T.conf"), App: "Echo",
 			StartWorkers: 1, MaxRecvBufferSize: 10 << 20, MaxSendBufferSize: 20 << 20,
-			PersistentConnection: true, Backlog: 1024, SchedPolicy: SchedBatch,
+			PersistentConnection: true, Backlog: 1024, SchedPolicy: SchedBatch, ReloadConnections: ReloadHandoff,
 			Lines: map[string]int{"app": 1},
 		},
 		{
@@ -522,7 +527,7 @@ func TestLoadDefaults(t *testing.T) {
 			Listen: "udp://0.0.0.0:8181", Scheme: "udp", Network: "udp", Address: "0.0.0.0:8181",
 			StartWorkers: 1, PrereadLength: DefaultUDPPreread,
 			MaxRecvBufferSize: 10 << 20, MaxSendBufferSize: 20 << 20,
-			PersistentConnection: true, Backlog: 1024, SchedPolicy: SchedBatch,
+			PersistentConnection: true, Backlog: 1024, SchedPolicy: SchedBatch, ReloadConnections: ReloadHandoff,
 			Lines: map[string]int{"app": 1, "listen": 2},
 		},
 	}
@@ -567,7 +572,8 @@ func TestLoadEverySetting(t *testing.T) {
 			"root[] = /srv\n" +
 			"root[] = /srv2\n" +
 			"include = ./Common/Protocols/Http/mime.types\n" +
-			"sched_policy = Normal\n",
+			"sched_policy = Normal\n" +
+			"reload_connections = Close\n",
 	})
 	cfg, err := Load(dir, testValidator)
 	if err != nil {
@@ -609,7 +615,7 @@ func TestLoadEverySetting(t *testing.T) {
 		StartWorkers: 4, User: "www-data", PrereadLength: 84000,
 		MaxRecvBufferSize: 1 << 20, MaxSendBufferSize: 512 << 10,
 		NoReload: true, NoDebug: true, PersistentConnection: false,
-		MaxRequests: 1000, Backlog: 64, SchedPolicy: SchedNormal,
+		MaxRequests: 1000, Backlog: 64, SchedPolicy: SchedNormal, ReloadConnections: ReloadClose,
 		Extra: []KeyValue{
 			{Key: "server_name", Value: "workerman.net", Line: 13},
 			{Key: "root[workerman.net]", Value: "../applications/Statistics/Web", Line: 14},
@@ -621,7 +627,8 @@ func TestLoadEverySetting(t *testing.T) {
 			"app": 1, "listen": 2, "start_workers": 3, "user": 4, "preread_length": 5,
 			"max_recv_buffer_size": 6, "max_send_buffer_size": 7, "no_reload": 8,
 			"no_debug": 9, "persistent_connection": 10, "max_requests": 11, "backlog": 12, "sched_policy": 18,
-			"server_name": 13, "root[workerman.net]": 14, "root[]": 15, "include": 17,
+			"reload_connections": 19,
+			"server_name":        13, "root[workerman.net]": 14, "root[]": 15, "include": 17,
 		},
 	}
 	if len(cfg.Groups) != 1 || !reflect.DeepEqual(cfg.Groups[0], want) {
@@ -860,28 +867,29 @@ func TestApplyDefaults(t *testing.T) {
 			in:   Group{Name: "G", App: "Echo"},
 			want: Group{Name: "G", App: "Echo", StartWorkers: 1, MaxRecvBufferSize: DefaultMaxRecvBufferSize,
 				MaxSendBufferSize: DefaultMaxSendBufferSize, PersistentConnection: true, Backlog: 77,
-				SchedPolicy: SchedBatch},
+				SchedPolicy: SchedBatch, ReloadConnections: ReloadHandoff},
 		},
 		{
 			name: "udp",
 			in:   Group{Network: "udp"},
 			want: Group{Network: "udp", StartWorkers: 1, PrereadLength: DefaultUDPPreread,
 				MaxRecvBufferSize: DefaultMaxRecvBufferSize, MaxSendBufferSize: DefaultMaxSendBufferSize,
-				PersistentConnection: true, Backlog: 77, SchedPolicy: SchedBatch},
+				PersistentConnection: true, Backlog: 77, SchedPolicy: SchedBatch,
+				ReloadConnections: ReloadHandoff},
 		},
 		{
 			name: "set fields are kept",
 			in: Group{StartWorkers: 3, PrereadLength: 4, MaxRecvBufferSize: 5, MaxSendBufferSize: 6,
-				Backlog: 7, PersistentConnection: true, SchedPolicy: SchedNormal},
+				Backlog: 7, PersistentConnection: true, SchedPolicy: SchedNormal, ReloadConnections: ReloadClose},
 			want: Group{StartWorkers: 3, PrereadLength: 4, MaxRecvBufferSize: 5, MaxSendBufferSize: 6,
-				Backlog: 7, PersistentConnection: true, SchedPolicy: SchedNormal},
+				Backlog: 7, PersistentConnection: true, SchedPolicy: SchedNormal, ReloadConnections: ReloadClose},
 		},
 		{
 			name: "deliberate zeros recorded in Lines are kept",
 			in:   Group{Network: "udp", Lines: map[string]int{"persistent_connection": 0, "preread_length": 0}},
 			want: Group{Network: "udp", StartWorkers: 1, MaxRecvBufferSize: DefaultMaxRecvBufferSize,
 				MaxSendBufferSize: DefaultMaxSendBufferSize, Backlog: 77, SchedPolicy: SchedBatch,
-				Lines: map[string]int{"persistent_connection": 0, "preread_length": 0}},
+				ReloadConnections: ReloadHandoff, Lines: map[string]int{"persistent_connection": 0, "preread_length": 0}},
 		},
 	}
 	for _, tt := range tests {
@@ -935,6 +943,8 @@ func TestFromGroups(t *testing.T) {
 		{"unknown app", []Group{{Name: "Nope"}}, `group Nope: unknown app "Nope"`},
 		{"bad sched policy", []Group{{Name: "Echo", SchedPolicy: "fifo"}},
 			`group Echo: SchedPolicy "fifo": want batch or normal`},
+		{"bad reload connections", []Group{{Name: "Echo", ReloadConnections: "keep"}},
+			`group Echo: ReloadConnections "keep": want handoff or close`},
 		{"same port", []Group{{Name: "Echo", Listen: "tcp://127.0.0.1:7001"}, {Name: "Chat", Listen: "tcp://127.0.0.1:7001"}},
 			"group Chat: duplicate listen tcp://127.0.0.1:7001 (also group Echo)"},
 		{"control port", []Group{{Name: "Echo", Listen: "text://:2009"}},

@@ -19,7 +19,8 @@ const (
 	wantPath     = "want a path"
 	wantAppName  = "want a registered app name"
 
-	wantSchedPolicy = "want batch or normal"
+	wantSchedPolicy       = "want batch or normal"
+	wantReloadConnections = "want handoff or close"
 )
 
 var wantStartWorkers = fmt.Sprintf("want an integer from 1 to %d", MaxStartWorkers)

@@ -28,7 +28,10 @@ type Message struct {
 	Type string `json:"type"`
 	// Timeout bounds a Stop's drain: stop_timeout for a stop,
 	// reload_timeout (the worker's default) for a replacement.
-	Timeout  time.Duration      `json:"timeout,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Handoff on a Stop: a successor's socket is on its way over the
+	// handoff channel; hand the connections to it instead of closing them.
+	Handoff  bool               `json:"handoff,omitempty"`
 	State    string             `json:"state,omitempty"`
 	Counters *ctlproto.Counters `json:"counters,omitempty"`
 }
@@ -38,6 +41,9 @@ const (
 	EnvSpec  = "WM_WORKER" // the Spec, as JSON: its presence makes the binary a worker
 	FDIPC    = 3           // the worker's end of the socket pair
 	FDListen = 4           // the group's listening socket, when it has one
+	// FDHandoff is the worker's end of a SOCK_SEQPACKET channel on which
+	// the master passes it handoff sockets (PassSocket), when Spec.Handoff.
+	FDHandoff = 5
 )
 
 // Spec is everything a worker needs to know about itself.
@@ -45,6 +51,9 @@ type Spec struct {
 	Group        config.Group  `json:"group"`
 	Slot         int           `json:"slot"`
 	DrainTimeout time.Duration `json:"drain_timeout"`
+	// Handoff says FDHandoff is open: the group hands its connections
+	// over on a replacement (reload_connections = handoff).
+	Handoff bool `json:"handoff,omitempty"`
 }
 
 // Conn is one end of the channel. Send is safe for concurrent use;

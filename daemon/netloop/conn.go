@@ -62,6 +62,7 @@ type Conn struct {
 	in     []byte // bytes of a packet not yet complete
 	want   int    // announced length of that packet, 0 if unknown
 	served bool   // at least one packet was handled: a drain may close it
+	stayed bool   // a handoff of it failed: a drain closes it instead
 
 	mu       sync.Mutex
 	out      []byte      // bytes the kernel did not take yet

@@ -19,6 +19,8 @@
 // WorkerMan. Conn.Send and Conn.Close may also be called from other
 // goroutines.
 //
-// It imports daemon/protocol, internal/ratelog and the standard library;
-// it knows nothing of config files, the master or the control plane.
+// It imports daemon/protocol, daemon/handoff (a drain may hand its
+// connections to a successor: handoff.go), internal/ratelog and the
+// standard library; it knows nothing of config files, the master or the
+// control plane.
 package netloop

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wm-go/wm/daemon/handoff"
 	"github.com/wm-go/wm/daemon/protocol"
 	"github.com/wm-go/wm/internal/ratelog"
 	"golang.org/x/sys/unix"
@@ -71,6 +72,10 @@ type Stats struct {
 	ThrowException atomic.Uint64
 	Accepted       atomic.Uint64
 	Connections    atomic.Int64
+	// HandedOff and Adopted count connections passed to a successor and
+	// taken over from a predecessor (handoff.go).
+	HandedOff atomic.Uint64
+	Adopted   atomic.Uint64
 }
 
 // readBufferSize is the size of the one read buffer a loop shares among
@@ -111,6 +116,9 @@ type Loop struct {
 
 	draining bool
 	drained  chan struct{}
+
+	successor  func(handoff.Conn) error // set by DrainTo; nil: close instead
+	drainHolds atomic.Int64             // HoldDrain calls not released yet
 }
 
 // New creates a loop. It must be closed by making Run return (Shutdown).
@@ -235,22 +243,29 @@ const freshGrace = time.Second
 // boundary: once no partial packet is buffered and every reply is written.
 // A connection that has sent nothing yet gets freshGrace to do so. The
 // returned channel is closed when no connection is left.
-func (l *Loop) Drain() <-chan struct{} {
+func (l *Loop) Drain() <-chan struct{} { return l.DrainTo(nil) }
+
+// DrainTo is Drain, except that each connection at a request boundary is
+// handed to send instead of closed (see handoff.go); a nil send closes.
+func (l *Loop) DrainTo(send func(handoff.Conn) error) <-chan struct{} {
 	l.Post(func() {
 		l.stopAccepting(true)
 		l.draining = true
-		l.sweepIdle(false)
-		time.AfterFunc(freshGrace, func() { l.Post(func() { l.sweepIdle(true) }) })
+		l.successor = send
+		l.sweepIdle(send != nil)
+		if send == nil {
+			time.AfterFunc(freshGrace, func() { l.Post(func() { l.sweepIdle(true) }) })
+		}
 	})
 	return l.drained
 }
 
-// sweepIdle closes every connection at a request boundary; fresh ones
+// sweepIdle lets every connection at a request boundary go; fresh ones
 // only when final.
 func (l *Loop) sweepIdle(final bool) {
 	for _, c := range l.conns {
 		if c != nil && (c.served || final) {
-			l.closeIfIdle(c)
+			l.leaveIfIdle(c)
 		}
 	}
 	l.checkDrained()
@@ -429,7 +444,7 @@ func (l *Loop) connEvent(c *Conn, events uint32) {
 			return
 		}
 		if l.draining {
-			l.closeIfIdle(c)
+			l.leaveIfIdle(c)
 		}
 	}
 	if events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
@@ -536,7 +551,7 @@ func (l *Loop) process(c *Conn, data []byte) {
 	if !ok || done {
 		l.closeConn(c)
 	} else if l.draining {
-		l.closeIfIdle(c)
+		l.leaveIfIdle(c)
 	}
 }
 
@@ -680,7 +695,12 @@ func (l *Loop) closeIfIdle(c *Conn) {
 // closeConn tells the app, then closes the socket. OnClose runs while the
 // descriptor is still open, so RemoteAddr can still ask the kernel; the
 // connection is already marked closed, so Sends from OnClose fail.
-func (l *Loop) closeConn(c *Conn) {
+func (l *Loop) closeConn(c *Conn) { l.release(c, true) }
+
+// release forgets c and closes its descriptor, telling the app with
+// OnClose if notify: a connection handed off closes only this process's
+// copy of the socket.
+func (l *Loop) release(c *Conn, notify bool) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -698,7 +718,9 @@ func (l *Loop) closeConn(c *Conn) {
 	}
 	dropIn(c)
 	l.stats.Connections.Add(-1)
-	l.safely("OnClose", nil, func() { l.handler.OnClose(c) })
+	if notify {
+		l.safely("OnClose", nil, func() { l.handler.OnClose(c) })
+	}
 	c.mu.Lock()
 	// Closing the only descriptor of the socket also takes it out of the
 	// epoll set: no EPOLL_CTL_DEL needed.
@@ -711,7 +733,7 @@ func (l *Loop) closeConn(c *Conn) {
 }
 
 func (l *Loop) checkDrained() {
-	if l.draining && l.stats.Connections.Load() == 0 {
+	if l.draining && l.stats.Connections.Load() == 0 && l.drainHolds.Load() == 0 {
 		select {
 		case <-l.drained:
 		default:

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/ctlproto"
+	hoff "github.com/wm-go/wm/daemon/handoff"
 	"github.com/wm-go/wm/daemon/ipc"
 	"github.com/wm-go/wm/daemon/netloop"
 	"github.com/wm-go/wm/daemon/protocol"
@@ -44,7 +45,8 @@ func Run(spec ipc.Spec, app App, log *slog.Logger) error {
 	ch := ipc.NewConn(sock)
 	defer ch.Close()
 
-	w := &worker{spec: spec, app: app, log: log, ch: ch, state: ctlproto.StateStarting}
+	w := &worker{spec: spec, app: app, log: log, ch: ch, state: ctlproto.StateStarting,
+		successor: make(chan *hoff.Sender, 1)}
 	w.loop, err = netloop.New(netloop.Options{
 		Handler:       app.Handler,
 		Logger:        log,
@@ -89,9 +91,12 @@ func Run(spec ipc.Spec, app App, log *slog.Logger) error {
 	signal.Notify(sigs, syscall.SIGTERM)
 	go func() {
 		<-sigs
-		w.stop(spec.DrainTimeout, "SIGTERM")
+		w.stop(spec.DrainTimeout, "SIGTERM", false)
 	}()
 	go w.serveIPC()
+	if spec.Handoff {
+		go w.serveHandoff()
+	}
 
 	err = <-ran
 	w.stopped.Wait()
@@ -104,6 +109,8 @@ type worker struct {
 	log  *slog.Logger
 	ch   *ipc.Conn
 	loop *netloop.Loop
+
+	successor chan *hoff.Sender // the socket to hand connections to, from serveHandoff
 
 	mu       sync.Mutex
 	state    string
@@ -141,7 +148,7 @@ func (w *worker) serveIPC() {
 			if !errors.Is(err, io.EOF) {
 				w.log.Error("ipc", "err", err)
 			}
-			w.stop(masterGoneDrain, "master gone")
+			w.stop(masterGoneDrain, "master gone", false)
 			return
 		}
 		switch m.Type {
@@ -150,7 +157,7 @@ func (w *worker) serveIPC() {
 			if m.Timeout > 0 {
 				timeout = m.Timeout
 			}
-			go w.stop(timeout, "master asked")
+			go w.stop(timeout, "master asked", m.Handoff)
 		case ipc.Reload:
 			if w.app.OnReload != nil {
 				w.loop.Post(w.app.OnReload)
@@ -191,21 +198,36 @@ func (w *worker) retire() {
 }
 
 // stop drains connections for at most timeout, runs OnStop, and makes the
-// loop return. Only the first call does anything.
-func (w *worker) stop(timeout time.Duration, why string) {
+// loop return. With handoff, the connections go to the successor whose
+// socket the master passes on the handoff channel. Only the first call
+// does anything.
+func (w *worker) stop(timeout time.Duration, why string, handoff bool) {
 	w.stopOnce.Do(func() {
 		w.stopped.Add(1)
 		defer w.stopped.Done()
 		w.setState(ctlproto.StateDraining)
-		w.log.Info("draining", "reason", why, "timeout", timeout.String())
+		w.log.Info("draining", "reason", why, "timeout", timeout.String(), "handoff", handoff)
+		began := time.Now()
 		deadline := time.NewTimer(timeout)
 		defer deadline.Stop()
+		sender := w.awaitSuccessor(handoff)
+		var drained <-chan struct{}
+		if sender != nil {
+			drained = w.loop.DrainTo(func(c hoff.Conn) error { return sender.Send([]hoff.Conn{c}) })
+		} else {
+			drained = w.loop.Drain()
+		}
 		select {
-		case <-w.loop.Drain():
+		case <-drained:
 		case <-deadline.C:
 			w.log.Warn("drain deadline passed: closing remaining connections",
 				"connections", w.loop.Stats().Connections.Load())
 		}
+		if sender != nil {
+			w.loop.Post(func() { sender.Close() }) // after any send in progress
+		}
+		w.log.Info("drained", "handed_off", w.loop.Stats().HandedOff.Load(),
+			"took", time.Since(began).Round(time.Microsecond).String())
 		timer.DelAll()
 		if w.app.OnStop != nil {
 			ran := make(chan struct{})
@@ -218,4 +240,79 @@ func (w *worker) stop(timeout time.Duration, why string) {
 		}
 		w.loop.Shutdown()
 	})
+}
+
+// successorWait bounds how long a stop with handoff waits for the
+// successor's socket, which travels on the handoff channel, not with the
+// stop message.
+const successorWait = time.Second
+
+// awaitSuccessor returns the socket to hand connections to, or nil to
+// close them: no handoff asked, or its socket did not come.
+func (w *worker) awaitSuccessor(handoff bool) *hoff.Sender {
+	if !handoff {
+		return nil
+	}
+	select {
+	case s := <-w.successor:
+		return s
+	case <-time.After(successorWait):
+		w.log.Warn("no successor socket: closing connections at a request boundary instead")
+		return nil
+	}
+}
+
+// serveHandoff reads the sockets the master passes on the handoff
+// channel: one to adopt a predecessor's connections from, one to hand
+// ours to the successor.
+func (w *worker) serveHandoff() {
+	for {
+		role, fd, err := ipc.ReceiveSocket(ipc.FDHandoff)
+		if err != nil {
+			return // the master is gone, which ipc reports too
+		}
+		switch role {
+		case ipc.RoleReceive:
+			r, err := hoff.NewReceiver(fd)
+			if err != nil {
+				w.log.Error("handoff receiver", "err", err)
+				continue
+			}
+			go w.adoptFrom(r, w.loop.HoldDrain())
+		case ipc.RoleSend:
+			s, err := hoff.NewSender(fd, successorWait)
+			if err != nil {
+				w.log.Error("handoff sender", "err", err)
+				continue
+			}
+			select {
+			case w.successor <- s:
+			default:
+				s.Close() // a second successor: the first one stands
+			}
+		}
+	}
+}
+
+// adoptFrom takes over every connection a predecessor sends, until it
+// closes its end; until then this worker's own drain waits.
+func (w *worker) adoptFrom(r *hoff.Receiver, release func()) {
+	defer release()
+	defer r.Close()
+	n := 0
+	for {
+		conns, err := r.Receive()
+		if err == io.EOF {
+			w.log.Info("adopted connections from predecessor", "connections", n)
+			return
+		}
+		if err != nil {
+			w.log.Error("handoff receive", "err", err)
+			return
+		}
+		for _, c := range conns {
+			w.loop.Adopt(c)
+		}
+		n += len(conns)
+	}
 }
