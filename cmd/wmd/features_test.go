@@ -602,9 +602,10 @@ func TestForegroundMasterAsPID1(t *testing.T) {
 }
 
 func TestStatusShowsDrainingWorker(t *testing.T) {
-	// A long reload_timeout lets the old worker wait for its client.
+	// A long reload_timeout lets the old worker wait for its client; with
+	// close, a half request keeps it draining (handoff would carry it).
 	d := newDaemon(t, "reload_timeout = 60s\n", map[string]string{
-		"Echo": "app = Echo\nlisten = text://127.0.0.1:{port}\nstart_workers = 1\n",
+		"Echo": "app = Echo\nlisten = text://127.0.0.1:{port}\nstart_workers = 1\nreload_connections = close\n",
 	})
 	d.start()
 	old := d.pids("Echo")
