@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -118,60 +117,38 @@ type Server struct {
 
 	failGate sync.Mutex // held for FailDelay by each wrong password
 
-	// waiting holds the connections not logged in yet, oldest first;
-	// maxPending bounds them (zero means defaultMaxPending; tests lower
-	// it).
-	waitMu     sync.Mutex
-	waiting    []*waiter
+	// pending counts the connections not logged in yet; maxPending
+	// bounds it (zero means defaultMaxPending; tests lower it).
+	pending    atomic.Int64
 	maxPending int
-	// sheds logs the connections closed to make room under maxPending
+	// refusals logs the connections closed for being over maxPending
 	// at most once a minute, with how many there were.
-	sheds ratelog.Limiter
+	refusals ratelog.Limiter
 }
 
-// A waiter is a connection that has not logged in yet.
-type waiter struct{ conn net.Conn }
-
 // defaultMaxPending is how many connections may wait to log in at once.
-// Beyond it the oldest waiting connection is closed to make room:
-// someone opening connections by the thousand must not take the
-// descriptors the master needs to start workers, and someone holding
-// connections that never log in must not lock the operator out. An
-// operator's login takes well under loginTimeout, so it is never the
-// oldest for long.
+// Beyond it a new connection is closed at once: someone opening
+// connections by the thousand must not take the descriptors the master
+// needs to start workers.
 const defaultMaxPending = 64
 
-// admit takes a place among the connections waiting to log in, closing
-// the oldest waiting one when none is free, and returns the function that
-// gives the place back (at login or at the end of the session, whichever
-// comes first; later calls do nothing).
-func (s *Server) admit(c net.Conn, log *slog.Logger) (release func()) {
+// admit takes a place among the connections waiting to log in, and
+// returns the function that gives it back (once: at login or at the
+// end of the session, whichever comes first), or nil when there is no
+// place.
+func (s *Server) admit(log *slog.Logger) (release func()) {
 	limit := s.maxPending
 	if limit <= 0 {
 		limit = defaultMaxPending
 	}
-	w := &waiter{conn: c}
-	s.waitMu.Lock()
-	var shed []*waiter
-	for len(s.waiting) >= limit {
-		shed = append(shed, s.waiting[0])
-		s.waiting = s.waiting[1:]
-	}
-	s.waiting = append(s.waiting, w)
-	s.waitMu.Unlock()
-	for _, old := range shed {
-		old.conn.Close() // its session's next read fails, and it ends
-		if n, ok := s.sheds.Note(); ok {
-			log.Warn("control: too many connections waiting to log in: closing the oldest", "limit", limit, "closed", n, "oldest", peerName(old.conn))
+	if s.pending.Add(1) > int64(limit) {
+		s.pending.Add(-1)
+		if refused, ok := s.refusals.Note(); ok {
+			log.Warn("control: too many connections waiting to log in: closing new ones", "limit", limit, "refused", refused)
 		}
+		return nil
 	}
-	return func() {
-		s.waitMu.Lock()
-		defer s.waitMu.Unlock()
-		if i := slices.Index(s.waiting, w); i >= 0 {
-			s.waiting = slices.Delete(s.waiting, i, i+1)
-		}
-	}
+	return sync.OnceFunc(func() { s.pending.Add(-1) })
 }
 
 // sessions is the counter this server adds its sessions to.
@@ -277,7 +254,10 @@ func (s *Server) ServeConn(c net.Conn) {
 			log.Error("control: session panicked", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
-	loggedIn := s.admit(c, log)
+	loggedIn := s.admit(log)
+	if loggedIn == nil {
+		return
+	}
 	defer loggedIn()
 	// Peek through a bufio.Reader and hand the session a conn that reads
 	// through it too, so whoever reads next sees the peeked bytes.
@@ -452,9 +432,8 @@ func (s *Server) refuseDelay() {
 	time.Sleep(s.failDelay())
 }
 
-// loginTimeout is how long the password prompt waits for an answer, as
-// long as a yamux client has to log in.
-const loginTimeout = authTimeout
+// loginTimeout is how long the password prompt waits for an answer.
+const loginTimeout = time.Minute
 
 // checkPassword reports, in constant time, whether got is the password.
 func (s *Server) checkPassword(got string) bool {

@@ -678,30 +678,29 @@ func TestWrongPasswordsAreSerialized(t *testing.T) {
 	}
 }
 
-// Connections waiting to log in are bounded: a new one over the limit
-// closes the oldest waiting one, so whoever comes to log in now gets in,
-// and logged-in sessions do not count.
-func TestPendingLoginsShedTheOldest(t *testing.T) {
+// Connections waiting to log in are bounded: one over the limit is closed
+// at once, and a login makes room again. Logged-in sessions do not count.
+func TestPendingLoginsAreBounded(t *testing.T) {
 	var logs syncBuffer
 	srv := &Server{Handler: &fakeHandler{}, Password: "pw", maxPending: 2,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	path := startServer(t, srv)
-	oldest, second := dial(t, path), dial(t, path)
-	oldest.expect(passwordPrompt)
-	second.expect(passwordPrompt)
-	newest := dial(t, path)
-	newest.expect(passwordPrompt)
-	if got := oldest.rest(); got != "" {
-		t.Errorf("the oldest waiting connection got %q; want it closed", got)
+	waiting := []*client{dial(t, path), dial(t, path)}
+	for _, c := range waiting {
+		c.expect(passwordPrompt)
 	}
-	if !strings.Contains(logs.String(), "too many connections waiting to log in: closing the oldest") {
-		t.Errorf("the shedding is not logged:\n%s", logs.String())
+	over := dial(t, path)
+	if got := over.rest(); got != "" {
+		t.Errorf("a connection over the limit got %q; want it closed at once", got)
 	}
-	newest.send("pw\n")
-	newest.expect(greeting)
-	// newest logged in, so it left the queue: one more fits beside second.
+	if !strings.Contains(logs.String(), "too many connections waiting to log in") {
+		t.Errorf("the refusal is not logged:\n%s", logs.String())
+	}
+	waiting[0].send("pw\n")
+	waiting[0].expect(greeting)
 	next := dial(t, path)
 	next.expect(passwordPrompt)
-	second.send("pw\n")
-	second.expect(greeting)
+	if over := dial(t, path); over.rest() != "" {
+		t.Error("a third waiting connection was let in")
+	}
 }
