@@ -115,54 +115,10 @@ type Server struct {
 
 	failGate sync.Mutex // held for FailDelay by each wrong password
 
-	// pending counts the connections not logged in yet; maxPending
-	// bounds it (zero means defaultMaxPending; tests lower it).
-	pending    atomic.Int64
+	// pending holds the connections not logged in yet, oldest first;
+	// maxPending bounds it (zero means defaultMaxPending; tests lower it).
+	pending    pendingSet
 	maxPending int
-	refusals   refusalLog
-}
-
-// defaultMaxPending is how many connections may wait to log in at once.
-// Beyond it a new connection is closed at once: someone opening
-// connections by the thousand must not take the descriptors the master
-// needs to start workers.
-const defaultMaxPending = 64
-
-// refusalLog logs connections refused for being over the limit at most
-// once a minute, with how many there were, so a flood cannot flood the
-// log too.
-type refusalLog struct {
-	mu      sync.Mutex
-	count   int
-	lastLog time.Time
-}
-
-func (r *refusalLog) note(log *slog.Logger, limit int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.count++
-	if time.Since(r.lastLog) < time.Minute {
-		return
-	}
-	log.Warn("control: too many connections waiting to log in: closing new ones", "limit", limit, "refused", r.count)
-	r.count, r.lastLog = 0, time.Now()
-}
-
-// admit takes a place among the connections waiting to log in, and
-// returns the function that gives it back (once: at login or at the
-// end of the session, whichever comes first), or nil when there is no
-// place.
-func (s *Server) admit(log *slog.Logger) (release func()) {
-	limit := s.maxPending
-	if limit <= 0 {
-		limit = defaultMaxPending
-	}
-	if s.pending.Add(1) > int64(limit) {
-		s.pending.Add(-1)
-		s.refusals.note(log, limit)
-		return nil
-	}
-	return sync.OnceFunc(func() { s.pending.Add(-1) })
 }
 
 // sessions is the counter this server adds its sessions to.
@@ -268,10 +224,7 @@ func (s *Server) ServeConn(c net.Conn) {
 			log.Error("control: session panicked", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
-	loggedIn := s.admit(log)
-	if loggedIn == nil {
-		return
-	}
+	loggedIn := s.admit(c, log)
 	defer loggedIn()
 	// Peek through a bufio.Reader and hand the session a conn that reads
 	// through it too, so whoever reads next sees the peeked bytes.
@@ -446,8 +399,10 @@ func (s *Server) refuseDelay() {
 	time.Sleep(s.failDelay())
 }
 
-// loginTimeout is how long the password prompt waits for an answer.
-const loginTimeout = time.Minute
+// loginTimeout is how long the password prompt waits for an answer: as
+// long as a yamux client has to log in, so that idle connections give
+// their place back soon.
+const loginTimeout = authTimeout
 
 // checkPassword reports, in constant time, whether got is the password.
 func (s *Server) checkPassword(got string) bool {
