@@ -780,3 +780,23 @@ func TestIdleConnectionsCannotLockOutLogin(t *testing.T) {
 		})
 	}
 }
+
+// A line-mode client at the password prompt has as long as a yamux
+// client to log in, authTimeout, and is then closed, so idle connections
+// give their place back soon.
+func TestLineModeLoginDeadline(t *testing.T) {
+	t.Parallel()
+	srv := &Server{Handler: &fakeHandler{}, Password: "pw"}
+	c := dial(t, startServer(t, srv))
+	c.expect(passwordPrompt)
+	start := time.Now()
+	if err := c.conn.SetReadDeadline(time.Now().Add(authTimeout + 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(c.r); err != nil {
+		t.Fatalf("still open %v after the prompt: %v", time.Since(start), err)
+	}
+	if took := time.Since(start); took < authTimeout-time.Second {
+		t.Errorf("closed after %v; want the %v login deadline", took, authTimeout)
+	}
+}
