@@ -678,29 +678,125 @@ func TestWrongPasswordsAreSerialized(t *testing.T) {
 	}
 }
 
-// Connections waiting to log in are bounded: one over the limit is closed
-// at once, and a login makes room again. Logged-in sessions do not count.
+// Connections waiting to log in are bounded: one over the limit closes
+// the oldest waiting one, and a login makes room again. Logged-in
+// sessions do not count.
 func TestPendingLoginsAreBounded(t *testing.T) {
 	var logs syncBuffer
 	srv := &Server{Handler: &fakeHandler{}, Password: "pw", maxPending: 2,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	path := startServer(t, srv)
-	waiting := []*client{dial(t, path), dial(t, path)}
-	for _, c := range waiting {
+	// One at a time, so that waiting[0] is the oldest.
+	var waiting []*client
+	for range 2 {
+		c := dial(t, path)
 		c.expect(passwordPrompt)
+		waiting = append(waiting, c)
 	}
-	over := dial(t, path)
-	if got := over.rest(); got != "" {
-		t.Errorf("a connection over the limit got %q; want it closed at once", got)
+	third := dial(t, path)
+	third.expect(passwordPrompt)
+	if got := readToEOF(t, waiting[0]); got != "" {
+		t.Errorf("the oldest waiting connection got %q; want it closed", got)
 	}
 	if !strings.Contains(logs.String(), "too many connections waiting to log in") {
-		t.Errorf("the refusal is not logged:\n%s", logs.String())
+		t.Errorf("the shedding is not logged:\n%s", logs.String())
 	}
-	waiting[0].send("pw\n")
-	waiting[0].expect(greeting)
+	waiting[1].send("pw\n")
+	waiting[1].expect(greeting)
+	if n := srv.pending.len(); n != 1 {
+		t.Errorf("%d connections wait to log in; want 1", n)
+	}
 	next := dial(t, path)
 	next.expect(passwordPrompt)
-	if over := dial(t, path); over.rest() != "" {
-		t.Error("a third waiting connection was let in")
+	if n := srv.pending.len(); n != 2 {
+		t.Errorf("%d connections wait to log in; want 2", n)
+	}
+	waiting[1].send("status\n")
+	if l := waiting[1].line(); l == "" {
+		t.Error("a logged-in session was closed to make room")
+	}
+}
+
+// readToEOF reads c until the server closes it, failing the test if that
+// takes more than a few seconds.
+func readToEOF(t *testing.T, c *client) string {
+	t.Helper()
+	if err := c.conn.SetReadDeadline(time.Now().Add(3 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(c.r)
+	if err != nil {
+		t.Fatalf("not closed: %v", err)
+	}
+	return string(b)
+}
+
+// A full house of connections that never log in cannot lock the operator
+// out: the newcomer gets in at once, and the oldest waiting connection is
+// really closed to make room. Both kinds of idle connection are tried:
+// one that never sends a byte (it sits at the prompt) and one that typed
+// half a password.
+func TestIdleConnectionsCannotLockOutLogin(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		idle func(c *client)
+	}{
+		{"silent", func(c *client) {}},
+		{"telnet half a line", func(c *client) { c.send("pas") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &Server{Handler: &fakeHandler{}, Password: "pw"}
+			path := startServer(t, srv)
+			// One at a time, so that idle[0] is the oldest.
+			idle := make([]*client, defaultMaxPending)
+			for i := range idle {
+				idle[i] = dial(t, path)
+				tc.idle(idle[i])
+				for deadline := time.Now().Add(5 * time.Second); srv.pending.len() < i+1; {
+					if time.Now().After(deadline) {
+						t.Fatalf("%d connections wait to log in; want %d", srv.pending.len(), i+1)
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+
+			start := time.Now()
+			op := dial(t, path)
+			if err := op.conn.SetReadDeadline(time.Now().Add(3 * time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			op.expect(passwordPrompt)
+			op.send("pw\n")
+			op.expect(greeting)
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("login took %v with %d idle connections; want under 2s", took, defaultMaxPending)
+			}
+			if got := readToEOF(t, idle[0]); strings.Contains(got, greeting) {
+				t.Errorf("the shed connection got %q", got)
+			}
+			if n := srv.pending.len(); n != defaultMaxPending-1 {
+				t.Errorf("%d connections wait to log in; want %d", n, defaultMaxPending-1)
+			}
+		})
+	}
+}
+
+// A line-mode client at the password prompt has as long as a yamux
+// client to log in, authTimeout, and is then closed, so idle connections
+// give their place back soon.
+func TestLineModeLoginDeadline(t *testing.T) {
+	t.Parallel()
+	srv := &Server{Handler: &fakeHandler{}, Password: "pw"}
+	c := dial(t, startServer(t, srv))
+	c.expect(passwordPrompt)
+	start := time.Now()
+	if err := c.conn.SetReadDeadline(time.Now().Add(authTimeout + 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(c.r); err != nil {
+		t.Fatalf("still open %v after the prompt: %v", time.Since(start), err)
+	}
+	if took := time.Since(start); took < authTimeout-time.Second {
+		t.Errorf("closed after %v; want the %v login deadline", took, authTimeout)
 	}
 }
