@@ -208,69 +208,6 @@ func (l *Loop) Post(fn func()) {
 	}
 }
 
-// StopAccepting unregisters and closes every listener: connections not yet
-// accepted stay in the kernel's queue for the other workers of the group.
-func (l *Loop) StopAccepting() {
-	l.Post(func() { l.stopAccepting(true) })
-}
-
-// stopAccepting leaves the listeners. With adopt, it first accepts what is
-// queued already: the kernel wakes one worker per connection
-// (EPOLLEXCLUSIVE), and a wake-up that came to us just now is not sent to
-// anyone else, so a connection we left queued could wait for the next
-// one to arrive before any worker looked at it.
-func (l *Loop) stopAccepting(adopt bool) {
-	for fd, ln := range l.listeners {
-		if !ln.active {
-			continue
-		}
-		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
-		ln.active = false
-		if adopt && !ln.UDP {
-			l.acceptAll(ln)
-		}
-		unix.Close(fd)
-	}
-}
-
-// freshGrace is how long a drain lets a connection that has not sent its
-// first packet yet do so. A client that just connected, to another worker
-// as far as it knows, is about to send a request: closing it now would
-// fail that request the way a refused connection does.
-const freshGrace = time.Second
-
-// Drain stops accepting and closes each connection at its next request
-// boundary: once no partial packet is buffered and every reply is written.
-// A connection that has sent nothing yet gets freshGrace to do so. The
-// returned channel is closed when no connection is left.
-func (l *Loop) Drain() <-chan struct{} { return l.DrainTo(nil) }
-
-// DrainTo is Drain, except that each connection at a request boundary is
-// handed to send instead of closed (see handoff.go); a nil send closes.
-func (l *Loop) DrainTo(send func(handoff.Conn) error) <-chan struct{} {
-	l.Post(func() {
-		l.stopAccepting(true)
-		l.draining = true
-		l.successor = send
-		l.sweepIdle(send != nil)
-		if send == nil {
-			time.AfterFunc(freshGrace, func() { l.Post(func() { l.sweepIdle(true) }) })
-		}
-	})
-	return l.drained
-}
-
-// sweepIdle lets every connection at a request boundary go; fresh ones
-// only when final.
-func (l *Loop) sweepIdle(final bool) {
-	for _, c := range l.conns {
-		if c != nil && (c.served || final) {
-			l.leaveIfIdle(c)
-		}
-	}
-	l.checkDrained()
-}
-
 // Shutdown closes every connection now and makes Run return.
 func (l *Loop) Shutdown() {
 	l.Post(func() {
@@ -355,82 +292,6 @@ func (l *Loop) runTasks() bool {
 	stopped := l.stopped
 	l.mu.Unlock()
 	return stopped
-}
-
-// acceptBatch bounds the connections taken per wake-up, so one busy
-// listener cannot starve the connections already open.
-const acceptBatch = 128
-
-// accept takes the connections a wake-up announced. Finding none means
-// another worker took them first: the thunder_herd count.
-func (l *Loop) accept(ln *listener) {
-	if l.acceptUpTo(ln, acceptBatch) == 0 {
-		l.stats.ThunderHerd.Add(1)
-	}
-}
-
-// acceptAll takes every queued connection.
-func (l *Loop) acceptAll(ln *listener) { l.acceptUpTo(ln, -1) }
-
-// acceptUpTo accepts up to limit connections (no limit if negative) and
-// reports how many it accepted.
-func (l *Loop) acceptUpTo(ln *listener, limit int) int {
-	n := 0
-	for ; limit < 0 || n < limit; n++ {
-		fd, err := rawAccept(ln.FD)
-		if err != nil {
-			switch err {
-			case unix.EAGAIN:
-				return n
-			case unix.EINTR, unix.ECONNABORTED:
-				n--
-				continue
-			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
-				// Out of descriptors: stop listening for a moment rather
-				// than spin on a socket that stays readable.
-				if pauses, ok := l.acceptPauses.Note(); ok {
-					l.log.Error("accept: out of resources, pausing accepts for 100ms", "err", err, "pauses", pauses)
-				}
-				l.pauseListener(ln, 100*time.Millisecond)
-				return n
-			default:
-				l.log.Error("accept", "err", err)
-				return n
-			}
-		}
-		rawNoDelay(fd)
-		l.nextID++
-		c := &Conn{loop: l, fd: fd, id: l.nextID, group: ln}
-		if ln.stateful != nil {
-			c.proto = ln.stateful.NewConn(c)
-		}
-		if err := rawEpollAdd(l.epfd, fd, unix.EPOLLIN); err != nil {
-			l.log.Error("epoll_ctl new connection", "err", err)
-			rawClose(fd)
-			n--
-			continue
-		}
-		for fd >= len(l.conns) {
-			l.conns = append(l.conns, make([]*Conn, len(l.conns)+64)...)
-		}
-		l.conns[fd] = c
-		l.stats.Accepted.Add(1)
-		l.stats.Connections.Add(1)
-		l.safely("OnConnect", c, func() { l.handler.OnConnect(c) })
-	}
-	return n
-}
-
-func (l *Loop) pauseListener(ln *listener, d time.Duration) {
-	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, ln.FD, nil)
-	time.AfterFunc(d, func() {
-		l.Post(func() {
-			if ln.active {
-				ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(ln.FD)}
-				unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, ln.FD, &ev)
-			}
-		})
-	})
 }
 
 func (l *Loop) connEvent(c *Conn, events uint32) {
@@ -674,24 +535,6 @@ func (l *Loop) abort(c *Conn) {
 	l.closeConn(c)
 }
 
-// closeIfIdle closes c if it sits at a request boundary with nothing
-// unread in the kernel either: the drain of a smooth reload.
-func (l *Loop) closeIfIdle(c *Conn) {
-	if c.closed || c.in != nil {
-		return
-	}
-	c.mu.Lock()
-	idle := len(c.out) == 0
-	c.mu.Unlock()
-	if !idle {
-		return
-	}
-	if unread, err := unix.IoctlGetInt(c.fd, unix.SIOCINQ); err == nil && unread > 0 {
-		return // a request is already on its way: serve it first
-	}
-	l.closeConn(c)
-}
-
 // closeConn tells the app, then closes the socket. OnClose runs while the
 // descriptor is still open, so RemoteAddr can still ask the kernel; the
 // connection is already marked closed, so Sends from OnClose fail.
@@ -730,16 +573,6 @@ func (l *Loop) release(c *Conn, notify bool) {
 	c.fdGone = true
 	c.mu.Unlock()
 	l.checkDrained()
-}
-
-func (l *Loop) checkDrained() {
-	if l.draining && l.stats.Connections.Load() == 0 && l.drainHolds.Load() == 0 {
-		select {
-		case <-l.drained:
-		default:
-			close(l.drained)
-		}
-	}
 }
 
 func addrPort(sa unix.Sockaddr) netip.AddrPort {

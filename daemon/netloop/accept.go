@@ -1,0 +1,83 @@
+package netloop
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// acceptBatch bounds the connections taken per wake-up, so one busy
+// listener cannot starve the connections already open.
+const acceptBatch = 128
+
+// accept takes the connections a wake-up announced. Finding none means
+// another worker took them first: the thunder_herd count.
+func (l *Loop) accept(ln *listener) {
+	if l.acceptUpTo(ln, acceptBatch) == 0 {
+		l.stats.ThunderHerd.Add(1)
+	}
+}
+
+// acceptAll takes every queued connection.
+func (l *Loop) acceptAll(ln *listener) { l.acceptUpTo(ln, -1) }
+
+// acceptUpTo accepts up to limit connections (no limit if negative) and
+// reports how many it accepted.
+func (l *Loop) acceptUpTo(ln *listener, limit int) int {
+	n := 0
+	for ; limit < 0 || n < limit; n++ {
+		fd, err := rawAccept(ln.FD)
+		if err != nil {
+			switch err {
+			case unix.EAGAIN:
+				return n
+			case unix.EINTR, unix.ECONNABORTED:
+				n--
+				continue
+			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+				// Out of descriptors: stop listening for a moment rather
+				// than spin on a socket that stays readable.
+				if pauses, ok := l.acceptPauses.Note(); ok {
+					l.log.Error("accept: out of resources, pausing accepts for 100ms", "err", err, "pauses", pauses)
+				}
+				l.pauseListener(ln, 100*time.Millisecond)
+				return n
+			default:
+				l.log.Error("accept", "err", err)
+				return n
+			}
+		}
+		rawNoDelay(fd)
+		l.nextID++
+		c := &Conn{loop: l, fd: fd, id: l.nextID, group: ln}
+		if ln.stateful != nil {
+			c.proto = ln.stateful.NewConn(c)
+		}
+		if err := rawEpollAdd(l.epfd, fd, unix.EPOLLIN); err != nil {
+			l.log.Error("epoll_ctl new connection", "err", err)
+			rawClose(fd)
+			n--
+			continue
+		}
+		for fd >= len(l.conns) {
+			l.conns = append(l.conns, make([]*Conn, len(l.conns)+64)...)
+		}
+		l.conns[fd] = c
+		l.stats.Accepted.Add(1)
+		l.stats.Connections.Add(1)
+		l.safely("OnConnect", c, func() { l.handler.OnConnect(c) })
+	}
+	return n
+}
+
+func (l *Loop) pauseListener(ln *listener, d time.Duration) {
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, ln.FD, nil)
+	time.AfterFunc(d, func() {
+		l.Post(func() {
+			if ln.active {
+				ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(ln.FD)}
+				unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, ln.FD, &ev)
+			}
+		})
+	})
+}
