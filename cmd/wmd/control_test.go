@@ -141,11 +141,8 @@ func TestYamuxWrongPasswordIsRefusedAndDelayed(t *testing.T) {
 // TestRealTelnet drives Debian's telnet in a tmux pane, as an operator
 // would: password, status, kill PID, reload, quit.
 func TestRealTelnet(t *testing.T) {
-	for _, tool := range []string{"telnet", "tmux"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (scripts/test installs it)", tool)
-		}
-	}
+	needTool(t, "telnet")
+	needTool(t, "tmux")
 	d, control := controlDaemon(t)
 	host, port, _ := strings.Cut(control, ":")
 	session := fmt.Sprintf("wmtest%d", time.Now().UnixNano())
@@ -190,9 +187,7 @@ func TestRealTelnet(t *testing.T) {
 
 // TestNetcat pipes a session through nc: password, status, quit.
 func TestNetcat(t *testing.T) {
-	if _, err := exec.LookPath("nc"); err != nil {
-		t.Skip("nc not installed (scripts/test installs it)")
-	}
+	needTool(t, "nc")
 	_, control := controlDaemon(t)
 	host, port, _ := strings.Cut(control, ":")
 	cmd := exec.Command("nc", host, port)

@@ -158,9 +158,7 @@ func TestHTTPMalformedAndPipelined(t *testing.T) {
 }
 
 func TestHTTPCurl(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl not installed (scripts/test installs it)")
-	}
+	needTool(t, "curl")
 	d := httpDaemon(t)
 	base := "http://" + d.addr("HelloHTTP")
 	out, err := exec.Command("curl", "--http1.1", "-s", "-i", base+"/plaintext").Output()

@@ -35,10 +35,7 @@ type wsMessage struct {
 // over max_recv_buffer_size (1009), invalid UTF-8 (1007), unmasked
 // (1002), each counted in packet_err.
 func TestWebSocketNode(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
+	node := needTool(t, "node")
 	modules := npmInstallWS(t)
 	d := newDaemon(t, "", map[string]string{"WS": "app = WebSocketEcho\nlisten = websocket://127.0.0.1:{port}\nmax_recv_buffer_size = 64K\n"})
 	d.start()
@@ -94,10 +91,7 @@ func TestWebSocketNode(t *testing.T) {
 // returns its node_modules.
 func npmInstallWS(t *testing.T) string {
 	t.Helper()
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		t.Skip("npm not installed")
-	}
+	npm := needTool(t, "npm")
 	dir := t.TempDir()
 	cmd := exec.Command(npm, "install", "--no-audit", "--no-fund", "--prefix", dir, "ws@8")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -112,10 +106,7 @@ func npmInstallWS(t *testing.T) string {
 // max_recv_buffer_size refused with 1009. The page posts its results to
 // a server of the test's, which also serves it.
 func TestWebSocketChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium not installed (apt-get install chromium)")
-	}
+	chromium := needTool(t, "chromium")
 	d := newDaemon(t, "", wsGroup)
 	d.start()
 
