@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/daemon/netloop"
-	"golang.org/x/sys/unix"
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 // loopHandler adapts a daemon-style handler to netloop.Handler.
@@ -26,21 +26,7 @@ func (h loopHandler) OnMessage(c *netloop.Conn, msg []byte) { h.onMessage(c, msg
 // serve runs a loop framing with p on a fresh loopback port.
 func serve(t testing.TB, p *Protocol, maxRecv int, h func(c *netloop.Conn, msg []byte)) (*netloop.Loop, string) {
 	t.Helper()
-	nl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := nl.(*net.TCPListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := nl.Addr().String()
-	nl.Close()
-	fd, err := unix.Dup(int(f.Fd()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	fd, addr := testkit.ListenerFD(t)
 	l, err := netloop.New(netloop.Options{Handler: loopHandler{h}})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 // lines is a minimal newline protocol, so these tests do not depend on
@@ -62,21 +62,7 @@ func serve(t testing.TB, h Handler, ln Listener) (*Loop, string) {
 // serveOpts is serve with the loop's options.
 func serveOpts(t testing.TB, opts Options, ln Listener) (*Loop, string) {
 	t.Helper()
-	nl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := nl.(*net.TCPListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := nl.Addr().String()
-	nl.Close()
-	fd, err := unix.Dup(int(f.Fd()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	fd, addr := testkit.ListenerFD(t)
 	l, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/wm-go/wm/daemon/netloop"
 	"github.com/wm-go/wm/daemon/protocol"
 	"github.com/wm-go/wm/daemon/websocket"
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 type nopHandler struct{}
@@ -28,21 +29,11 @@ const upgrade = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: 
 // use per connection, clients included, once they are all idle.
 func idleHeap(t *testing.T, n int, proto protocol.Protocol, handshake bool) float64 {
 	t.Helper()
-	nl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := nl.(*net.TCPListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	nl.Close()
+	fd, addr := testkit.ListenerFD(t)
 	loop, err := netloop.New(netloop.Options{Handler: nopHandler{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fd, _ := syscall.Dup(int(f.Fd()))
-	f.Close()
 	if err := loop.AddListener(netloop.Listener{FD: fd, Protocol: proto, Persistent: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +49,7 @@ func idleHeap(t *testing.T, n int, proto protocol.Protocol, handshake bool) floa
 	}()
 	resp := make([]byte, 4096)
 	for range n {
-		c, err := net.Dial("tcp", nl.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}

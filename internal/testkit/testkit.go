@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -69,4 +70,27 @@ func CheckImports(t testing.TB, forbidden func(path string) (reason string, bad 
 			}
 		}
 	}
+}
+
+// ListenerFD opens a TCP listener on a free 127.0.0.1 port and returns
+// its bare descriptor, which the caller owns (an event loop takes it as
+// the master's inherited listener), and the address it listens on.
+func ListenerFD(t testing.TB) (fd int, addr string) {
+	t.Helper()
+	nl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := nl.(*net.TCPListener).File()
+	nl.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// A descriptor of our own: f's is closed with f.
+	fd, err = syscall.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fd, nl.Addr().String()
 }
