@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/daemon/handoff"
+	"github.com/wm-go/wm/daemon/protocol"
 	"golang.org/x/sys/unix"
 )
 
@@ -85,7 +86,27 @@ func (l *Loop) closeIfIdle(c *Conn) {
 	if unread, err := unix.IoctlGetInt(c.fd, unix.SIOCINQ); err == nil && unread > 0 {
 		return // a request is already on its way: serve it first
 	}
+	l.sayFarewell(c)
 	l.closeConn(c)
+}
+
+// sayFarewell writes what c's protocol says before the server closes it
+// on its own (protocol.Farewell), if nothing is waiting to be written:
+// the bytes then go straight to the socket without splitting a frame; a
+// write that would block is dropped.
+func (l *Loop) sayFarewell(c *Conn) {
+	f, ok := c.proto.(protocol.Farewell)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || len(c.out) > 0 {
+		return
+	}
+	if b := f.Farewell(); len(b) > 0 {
+		rawWrite(c.fd, b)
+	}
 }
 
 func (l *Loop) checkDrained() {

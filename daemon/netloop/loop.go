@@ -214,6 +214,7 @@ func (l *Loop) Shutdown() {
 		l.stopAccepting(false)
 		for _, c := range l.conns {
 			if c != nil {
+				l.sayFarewell(c)
 				l.closeConn(c)
 			}
 		}

@@ -56,3 +56,13 @@ type Deadliner interface {
 type Finisher interface {
 	Finish()
 }
+
+// Farewell is implemented by a per-connection protocol that has something
+// to say when the server closes an idle connection on its own, in a drain
+// or a shutdown: a WebSocket's close frame 1001 (going away), so the
+// client learns why instead of seeing the stream end (1006). The loop
+// writes the returned bytes, best effort, just before it closes the
+// socket; nil says nothing.
+type Farewell interface {
+	Farewell() []byte
+}

@@ -37,3 +37,17 @@ func (s *conn) RestoreState(b []byte) error {
 	s.flags.Store(uint32(b[0]))
 	return nil
 }
+
+var _ protocol.Farewell = (*conn)(nil)
+
+// Farewell is the close frame 1001 (going away) for a connection the
+// server closes on its own, a drain with no successor (stop, or
+// reload_connections = close) or a shutdown; nothing before the
+// handshake or once a close frame went out.
+func (s *conn) Farewell() []byte {
+	if f := s.flags.Load(); f&flagOpen == 0 || f&flagCloseSent != 0 {
+		return nil
+	}
+	s.flags.Or(flagCloseSent)
+	return closeFrame(StatusGoingAway, "server going away")
+}
