@@ -43,6 +43,7 @@ var (
 	errTooManyFields  = refuse(431, "too many header fields")
 	errTooLarge       = refuse(413, "request larger than max_recv_buffer_size")
 	errTimeout        = refuse(408, "header not received in time")
+	errPanic          = refuse(500, "the handler panicked")
 )
 
 var continueReply = []byte("HTTP/1.1 100 Continue\r\n\r\n")

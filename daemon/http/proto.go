@@ -240,6 +240,16 @@ func (c *conn) Finish() {
 	}
 }
 
+// OnPanic answers 500 for a request whose handler panicked; the loop
+// then closes the connection.
+func (c *conn) OnPanic() {
+	if c.ex == nil {
+		return
+	}
+	c.release()
+	c.peer.WriteRaw(errPanic.reply)
+}
+
 // ReadDeadline implements protocol.Deadliner: the header read timeout.
 func (c *conn) ReadDeadline() time.Time {
 	if c.deadline == 0 {

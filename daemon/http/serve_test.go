@@ -249,3 +249,52 @@ func TestErrorReplySurvivesUnreadInput(t *testing.T) {
 		}
 	}
 }
+
+// A handler that panics answers 500 and closes the connection; the
+// panic counts as throw_exception, and the loop goes on serving.
+func TestPanicInHandlerAnswers500(t *testing.T) {
+	l, addr := serve(t, &Protocol{}, 0, HandlerFunc(func(w *ResponseWriter, r *Request) {
+		if string(r.Path()) == "/boom" {
+			panic("boom")
+		}
+		echoPath(w, r)
+	}).OnMessage)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	// Two pipelined requests: the first's reply must survive the panic
+	// of the second.
+	fmt.Fprint(c, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET /boom HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	for _, want := range []int{200, 500} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("reading the %d: %v", want, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("status %d, want %d", resp.StatusCode, want)
+		}
+		if want == 500 && !resp.Close {
+			t.Error("the 500 does not say Connection: close")
+		}
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("after the 500 the connection is not closed: %v", err)
+	}
+	if n := l.Stats().ThrowException.Load(); n != 1 {
+		t.Errorf("throw_exception = %d, want 1", n)
+	}
+	resp, err := http.Get("http://" + addr + "/after")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("the loop does not serve after a panic: %d", resp.StatusCode)
+	}
+}

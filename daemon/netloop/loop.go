@@ -497,11 +497,25 @@ func (l *Loop) safely(what string, c *Conn, fn func()) {
 			}
 			l.log.Error("panic in "+what, attrs...)
 			if c != nil && c.udpPeer == nil {
-				l.abort(c)
+				l.afterPanic(what, c)
 			}
 		}
 	}()
 	fn()
+}
+
+// afterPanic closes c after a panic in the app: at once, its output
+// dropped, unless the panic was in OnMessage and c's protocol answers for
+// it (protocol.Recoverer): that answer is flushed first.
+func (l *Loop) afterPanic(what string, c *Conn) {
+	r, ok := c.proto.(protocol.Recoverer)
+	if !ok || what != "OnMessage" || c.closing.Load() {
+		l.abort(c)
+		return
+	}
+	l.safely("OnPanic", nil, r.OnPanic)
+	c.closing.Store(true)
+	c.linger = true
 }
 
 func (l *Loop) readDatagrams(ln *listener) {

@@ -66,3 +66,12 @@ type Finisher interface {
 type Farewell interface {
 	Farewell() []byte
 }
+
+// Recoverer is implemented by a per-connection protocol that has an
+// answer for a packet whose OnMessage panicked: HTTP's 500. The loop
+// calls OnPanic on the loop, after counting throw_exception, and then
+// closes the connection once what OnPanic wrote with Peer.WriteRaw (and
+// the replies before it) is flushed, instead of dropping them unwritten.
+type Recoverer interface {
+	OnPanic()
+}
