@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/daemon/netloop"
-	"github.com/wm-go/wm/internal/testkit"
+	"github.com/wm-go/wm/daemon/netloop/netlooptest"
 )
 
 // loopHandler adapts a daemon-style handler to netloop.Handler.
@@ -26,23 +26,8 @@ func (h loopHandler) OnMessage(c *netloop.Conn, msg []byte) { h.onMessage(c, msg
 // serve runs a loop framing with p on a fresh loopback port.
 func serve(t testing.TB, p *Protocol, maxRecv int, h func(c *netloop.Conn, msg []byte)) (*netloop.Loop, string) {
 	t.Helper()
-	fd, addr := testkit.ListenerFD(t)
-	l, err := netloop.New(netloop.Options{Handler: loopHandler{h}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.AddListener(netloop.Listener{FD: fd, Protocol: p, Persistent: true, MaxRecv: maxRecv}); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- l.Run() }()
-	t.Cleanup(func() {
-		l.Shutdown()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return l, addr
+	return netlooptest.Serve(t, netloop.Options{Handler: loopHandler{h}},
+		netloop.Listener{Protocol: p, Persistent: true, MaxRecv: maxRecv})
 }
 
 func echoPath(w *ResponseWriter, r *Request) {

@@ -10,8 +10,8 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wm-go/wm/daemon/netloop"
+	"github.com/wm-go/wm/daemon/netloop/netlooptest"
 	"github.com/wm-go/wm/daemon/websocket"
-	"github.com/wm-go/wm/internal/testkit"
 )
 
 // A drain with no successor (stop, reload_connections = close) and a
@@ -20,18 +20,9 @@ import (
 func TestServerClosingSaysGoingAway(t *testing.T) {
 	for _, how := range []string{"drain", "shutdown"} {
 		t.Run(how, func(t *testing.T) {
-			fd, addr := testkit.ListenerFD(t)
-			loop, err := netloop.New(netloop.Options{Handler: nopHandler{}})
-			if err != nil {
-				t.Fatal(err)
-			}
 			proto, _ := websocket.Server{}.Bind(nil, nil)
-			if err := loop.AddListener(netloop.Listener{FD: fd, Protocol: proto, Persistent: true}); err != nil {
-				t.Fatal(err)
-			}
-			ran := make(chan error, 1)
-			go func() { ran <- loop.Run() }()
-			defer func() { loop.Shutdown(); <-ran }()
+			loop, addr := netlooptest.Serve(t, netloop.Options{Handler: nopHandler{}},
+				netloop.Listener{Protocol: proto, Persistent: true})
 
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
