@@ -71,13 +71,15 @@ func (m *Master) exited(pid int, ws unix.WaitStatus) {
 	if p.handoff >= 0 {
 		unix.Close(p.handoff)
 	}
-	close(p.exited)
 	level := slog.LevelInfo
 	if status != 0 || respawn {
 		level = slog.LevelWarn
 	}
 	m.log.Log(context.Background(), level, "worker exited", "group", name, "slot", p.slot, "pid", pid,
 		"status", status, "lived", lived.Round(time.Millisecond).String(), "respawn", respawn)
+	// Only now: a stop waiting on exited may end the process, and the
+	// line above must be in the log by then.
+	close(p.exited)
 	if respawn {
 		go m.respawn(p, delay)
 	}
