@@ -50,6 +50,13 @@ type StopHook interface{ OnStop() }
 // workers keep running.
 type ReloadHook interface{ OnReload() }
 
+// DrainHook is called, on the event loop, when the worker starts to
+// drain: before a reload replaces it, or a stop. The worker keeps
+// running its events and timers, and does not stop until release is
+// called (or reload_timeout passes): time to finish work that arrives
+// over connections of its own, as a business worker does.
+type DrainHook interface{ OnDrain(release func()) }
+
 // ConnectHook is called when a client connects.
 type ConnectHook interface{ OnConnect(c *Conn) }
 
@@ -78,6 +85,15 @@ type App struct {
 	New func(g *Group) (Handler, error)
 	// Keys lists the app-specific keys its conf.d file may set.
 	Keys []string
+	// Internal, when set, returns the internal address of each worker of
+	// a group running this app, slot 1 first: where the other processes
+	// of this host reach them (a gateway's lan_ip:port). Every worker
+	// finds them in Process().Peers. It runs in the master at start-up,
+	// and an error stops the start.
+	Internal func(g *Group) ([]string, error)
+	// Defaults are core keys this app sets unless its conf.d file does
+	// (a gateway keeps its clients on reload: no_reload = 1).
+	Defaults map[string]string
 }
 
 var (
@@ -138,6 +154,10 @@ func validator() config.Validator {
 			return "tcp", ok
 		},
 		Protocols: protocol.Schemes,
+		Defaults: func(name string) map[string]string {
+			a, _ := lookupApp(name)
+			return a.Defaults
+		},
 		ProtocolKeys: func(scheme string) []string {
 			if b, ok := lookupBinder(scheme); ok {
 				return b.Keys()

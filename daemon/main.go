@@ -416,8 +416,13 @@ func (c *cli) serve(ready *os.File) error {
 	logOut := master.NewLogHub(sink)
 	log := slog.New(slog.NewTextHandler(logOut, nil)).With("proc", "master")
 
+	peers, err := internalAddrs(c.cfg)
+	if err != nil {
+		return err
+	}
 	m, err := master.New(master.Options{
 		Config:   c.cfg,
+		Peers:    peers,
 		Version:  Version,
 		Logger:   log,
 		Logs:     logOut,
@@ -504,6 +509,7 @@ func runWorker(specJSON string) int {
 	}
 	os.Unsetenv(ipc.EnvSpec)
 	log = log.With("proc", "worker", "group", spec.Group.Name, "slot", spec.Slot, "pid", os.Getpid())
+	self = ProcessInfo{Group: spec.Group.Name, Slot: spec.Slot, Peers: spec.Peers}
 	app, err := resolveApp(&spec.Group)
 	if err != nil {
 		log.Error("start worker", "err", err)
@@ -544,6 +550,9 @@ func resolveApp(g *Group) (worker.App, error) {
 	}
 	if s, ok := h.(ReloadHook); ok {
 		app.OnReload = s.OnReload
+	}
+	if s, ok := h.(DrainHook); ok {
+		app.OnDrain = s.OnDrain
 	}
 	return app, nil
 }

@@ -81,6 +81,9 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 	if !appSeen {
 		errs = append(errs, &Error{File: file, Msg: "missing app: set app = NAME to the app this group runs"})
 	}
+	if appKnown && v.Defaults != nil {
+		settings = withDefaults(settings, v.Defaults(g.App))
+	}
 	if v.ProtocolKeys != nil {
 		for _, s := range settings {
 			if scheme, _, ok := strings.Cut(s.value, "://"); ok && s.key == "listen" {
@@ -239,4 +242,19 @@ func (g *Group) ApplyDefaults(global Global) {
 			g.Backlog = DefaultBacklog
 		}
 	}
+}
+
+// withDefaults adds an app's default for each key the file leaves out.
+func withDefaults(settings []setting, defaults map[string]string) []setting {
+	keys := make([]string, 0, len(defaults))
+	for k := range defaults {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !slices.ContainsFunc(settings, func(s setting) bool { return s.base == k }) {
+			settings = append(settings, setting{key: k, base: k, value: defaults[k]})
+		}
+	}
+	return settings
 }

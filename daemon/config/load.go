@@ -43,6 +43,11 @@ type Validator struct {
 	// its protocol (websocket_origins), declared like an app's and kept
 	// with them in Group.Extra. May be nil.
 	ProtocolKeys func(scheme string) []string
+
+	// Defaults returns the core keys an app sets unless the group's file
+	// does, as if written on line 0 (a gateway's no_reload = 1). May be
+	// nil, and may return nil.
+	Defaults func(app string) map[string]string
 }
 
 // unknownApp is the message for an app name v does not know.

@@ -974,3 +974,31 @@ func TestFromGroups(t *testing.T) {
 		})
 	}
 }
+
+func TestAppDefaults(t *testing.T) {
+	v := testValidator
+	v.Defaults = func(app string) map[string]string {
+		if app == "Chat" {
+			return map[string]string{"no_reload": "1", "start_workers": "3"}
+		}
+		return nil
+	}
+	dir := writeDir(t, map[string]string{
+		"wm.conf":              "",
+		"conf.d/Kept.conf":     "app = Chat\nlisten = text://127.0.0.1:8480\n",
+		"conf.d/Reloaded.conf": "app = Chat\nlisten = text://127.0.0.1:8481\nno_reload = 0\n",
+		"conf.d/Plain.conf":    "app = Echo\n",
+	})
+	cfg, err := Load(dir, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]any{}
+	for _, g := range cfg.Groups {
+		got[g.Name] = [2]any{g.NoReload, g.StartWorkers}
+	}
+	want := map[string][2]any{"Kept": {true, 3}, "Reloaded": {false, 3}, "Plain": {false, 1}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("no_reload, start_workers = %v, want %v", got, want)
+	}
+}

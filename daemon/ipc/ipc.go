@@ -54,6 +54,10 @@ type Spec struct {
 	// Handoff says FDHandoff is open: the group hands its connections
 	// over on a replacement (reload_connections = handoff).
 	Handoff bool `json:"handoff,omitempty"`
+	// Peers are the internal addresses of the workers of every group
+	// whose app declares them (App.Internal), by group name: how a
+	// business worker finds this host's gateways.
+	Peers map[string][]string `json:"peers,omitempty"`
 }
 
 // Conn is one end of the channel. Send is safe for concurrent use;

@@ -36,6 +36,8 @@ type Options struct {
 	// workers' lines go to it instead of WorkerLog, each recorded as the
 	// line of the worker that wrote it.
 	Logs *LogHub
+	// Peers is given to every worker in its Spec.
+	Peers map[string][]string
 }
 
 // Master supervises the worker processes of every group.

@@ -53,7 +53,7 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 		defer unix.Close(handoffChild)
 	}
 	spec, err := json.Marshal(ipc.Spec{Group: *g, Slot: slot, DrainTimeout: m.cfg.Global.ReloadTimeout,
-		Handoff: handoffCh >= 0})
+		Handoff: handoffCh >= 0, Peers: m.opts.Peers})
 	if err != nil {
 		conn.Close()
 		logR.Close()

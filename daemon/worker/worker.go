@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,6 +30,9 @@ type App struct {
 	OnStart  func()
 	OnStop   func()
 	OnReload func()
+	// OnDrain runs on the loop when the worker starts draining; the
+	// drain does not finish until release is called.
+	OnDrain func(release func())
 }
 
 // masterGoneDrain bounds the drain when the master died: a worker must
@@ -71,6 +75,7 @@ func Run(spec ipc.Spec, app App, log *slog.Logger) error {
 		}
 	}
 	timer.SetRunner(w.loop.Post)
+	post.Store(w.loop.Post)
 
 	ran := make(chan error, 1)
 	go func() { ran <- w.loop.Run() }()
@@ -211,6 +216,11 @@ func (w *worker) stop(timeout time.Duration, why string, handoff bool) {
 		deadline := time.NewTimer(timeout)
 		defer deadline.Stop()
 		sender := w.awaitSuccessor(handoff)
+		if w.app.OnDrain != nil {
+			release := w.loop.HoldDrain()
+			var once sync.Once
+			w.loop.Post(func() { w.app.OnDrain(func() { once.Do(release) }) })
+		}
 		var drained <-chan struct{}
 		if sender != nil {
 			drained = w.loop.DrainTo(func(c hoff.Conn) error { return sender.Send([]hoff.Conn{c}) })
@@ -315,4 +325,19 @@ func (w *worker) adoptFrom(r *hoff.Receiver, release func()) {
 		}
 		n += len(conns)
 	}
+}
+
+// post is the running worker's loop.Post, for Post.
+var post atomic.Value // func(func())
+
+// Post runs fn on the worker's event loop, after what is queued there:
+// how code on other goroutines hands work to the app, which never needs
+// a lock for what only the loop touches. Outside a worker fn runs at
+// once, on the caller's goroutine.
+func Post(fn func()) {
+	if p, ok := post.Load().(func(func())); ok {
+		p(fn)
+		return
+	}
+	fn()
 }
