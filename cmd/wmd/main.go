@@ -9,6 +9,7 @@ package main
 import (
 	"github.com/wm-go/wm/daemon"
 
+	_ "github.com/wm-go/wm/apps/chat"
 	_ "github.com/wm-go/wm/apps/echo"
 	_ "github.com/wm-go/wm/apps/echoservice"
 	_ "github.com/wm-go/wm/apps/hellohttp"

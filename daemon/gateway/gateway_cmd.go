@@ -1,0 +1,193 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+
+	"github.com/wm-go/wm/daemon"
+	"github.com/wm-go/wm/daemon/gateway/wire"
+)
+
+// acceptWorkers serves the internal listener until OnStop closes it.
+func (g *Gateway) acceptWorkers() {
+	for {
+		c, err := g.ln.Accept()
+		if err != nil {
+			return
+		}
+		go g.serveWorker(c)
+	}
+}
+
+// serveWorker reads one worker's frames and hands each run of them to
+// the loop, waiting until it is done: the worker's socket buffer, not
+// our memory, holds what it sends faster than we carry it out.
+func (g *Gateway) serveWorker(c net.Conn) {
+	w := &workerLink{link: newLink(c, c.RemoteAddr().String())}
+	daemon.Post(func() { g.workerJoined(w) })
+	err := w.readLoop(func(frames []byte) {
+		done := make(chan struct{})
+		daemon.Post(func() {
+			defer close(done)
+			if err := eachFrame(frames, func(f *wire.Frame) { g.command(w, f) }); err != nil {
+				g.log.Warn("business worker sent a malformed frame: dropping its link", "worker", w.hello, "err", err)
+				w.close()
+			}
+		})
+		<-done
+	})
+	w.close()
+	if err != nil && !w.isClosed() {
+		g.log.Warn("business worker link", "worker", w.name, "err", err)
+	}
+	daemon.Post(func() { g.workerGone(w) })
+}
+
+func (l *link) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+// command carries out one frame from worker w.
+func (g *Gateway) command(w *workerLink, f *wire.Frame) {
+	switch f.Type {
+	case wire.Hello:
+		w.hello = string(f.Key)
+	case wire.Done:
+		g.done(w, f)
+	case wire.SendToClient:
+		if cl := g.online(f.Client); cl != nil {
+			cl.conn.Send(f.Data)
+		}
+	case wire.SendToAll:
+		if f.NumClients() == 0 {
+			for _, cl := range g.clients {
+				if !cl.gone {
+					cl.conn.Send(f.Data)
+				}
+			}
+			return
+		}
+		for i := range f.NumClients() {
+			if cl := g.online(f.ClientAt(i)); cl != nil {
+				cl.conn.Send(f.Data)
+			}
+		}
+	case wire.Kick:
+		if cl := g.online(f.Client); cl != nil {
+			if len(f.Data) > 0 {
+				cl.conn.Send(f.Data)
+			}
+			cl.conn.Close()
+		}
+	case wire.JoinGroup:
+		if cl := g.online(f.Client); cl != nil {
+			g.joinGroup(cl, string(f.Key))
+		}
+	case wire.LeaveGroup:
+		if cl := g.online(f.Client); cl != nil {
+			g.leaveGroup(cl, string(f.Key))
+		}
+	case wire.SendToGroup:
+		for cl := range g.groups[string(f.Key)] {
+			cl.conn.Send(f.Data)
+		}
+	case wire.BindUID:
+		if cl := g.online(f.Client); cl != nil {
+			g.unbind(cl)
+			cl.uid = string(f.Key)
+			join(g.uids, cl.uid, cl)
+		}
+	case wire.UnbindUID:
+		if cl := g.online(f.Client); cl != nil && cl.uid == string(f.Key) {
+			g.unbind(cl)
+		}
+	case wire.SendToUID:
+		for cl := range g.uids[string(f.Key)] {
+			cl.conn.Send(f.Data)
+		}
+	case wire.SetSession:
+		if cl := g.online(f.Client); cl != nil {
+			cl.session = bytes.Clone(f.Session)
+		}
+	case wire.Query:
+		g.answer(w, f)
+	case wire.Leaving:
+		g.workerLeaving(w)
+	}
+}
+
+// online is the connected client id names, or nil.
+func (g *Gateway) online(id wire.ClientID) *client {
+	if cl := g.clients[id]; cl != nil && !cl.gone {
+		return cl
+	}
+	return nil
+}
+
+func (g *Gateway) answer(w *workerLink, f *wire.Frame) {
+	var data []byte
+	switch f.Kind {
+	case wire.QueryOnline:
+		data = []byte{0}
+		if g.online(f.Client) != nil {
+			data[0] = 1
+		}
+	case wire.QueryClients:
+		data = make([]byte, 0, len(g.clients)*wire.ClientIDLen)
+		for id, cl := range g.clients {
+			if !cl.gone {
+				data = append(data, id[:]...)
+			}
+		}
+	case wire.QueryCount:
+		n := 0
+		for _, cl := range g.clients {
+			if !cl.gone {
+				n++
+			}
+		}
+		data = binary.BigEndian.AppendUint32(nil, uint32(n))
+	}
+	w.send(func(dst []byte) []byte { return wire.AppendReply(dst, f.ID, data) })
+}
+
+func (g *Gateway) joinGroup(cl *client, name string) {
+	if cl.groups == nil {
+		cl.groups = make(map[string]struct{})
+	}
+	cl.groups[name] = struct{}{}
+	join(g.groups, name, cl)
+}
+
+func (g *Gateway) leaveGroup(cl *client, name string) {
+	delete(cl.groups, name)
+	leave(g.groups, name, cl)
+}
+
+func (g *Gateway) unbind(cl *client) {
+	if cl.uid != "" {
+		leave(g.uids, cl.uid, cl)
+		cl.uid = ""
+	}
+}
+
+func join(index map[string]map[*client]struct{}, key string, cl *client) {
+	set := index[key]
+	if set == nil {
+		set = make(map[*client]struct{})
+		index[key] = set
+	}
+	set[cl] = struct{}{}
+}
+
+func leave(index map[string]map[*client]struct{}, key string, cl *client) {
+	if set := index[key]; set != nil {
+		delete(set, cl)
+		if len(set) == 0 {
+			delete(index, key)
+		}
+	}
+}

@@ -1,0 +1,39 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/wm-go/wm/daemon"
+)
+
+func init() {
+	daemon.Register("Gateway", daemon.App{
+		New:      newGateway,
+		Keys:     gatewayKeys,
+		Internal: internalAddrs,
+		// A gateway keeps its clients through a reload of the workers.
+		Defaults: map[string]string{"no_reload": "1", "persistent_connection": "1"},
+	})
+	daemon.Register("BusinessWorker", daemon.App{New: newBusinessWorker, Keys: workerKeys})
+	RegisterEvents("Broadcast", func() Events { return Broadcast{} })
+}
+
+// openSource is the registry a `registry =` value names.
+func openSource(url string, local []string) (gatewaySource, error) {
+	if url == "" {
+		return staticSource(local), nil
+	}
+	if strings.HasPrefix(url, "etcd://") {
+		return nil, fmt.Errorf("registry %s: etcd is not built in yet", url)
+	}
+	return nil, fmt.Errorf("registry %q: want etcd://host:port[,host:port...], or nothing for this host's gateways", url)
+}
+
+// Broadcast sends every message verbatim to every client of every
+// gateway, the sender included: the fan-out benchmark's handler
+// (event_handler = Broadcast).
+type Broadcast struct{}
+
+// OnMessage relays msg to everyone.
+func (Broadcast) OnMessage(ctx *Context, msg []byte) { ctx.SendToAll(msg) }
