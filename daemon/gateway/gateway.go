@@ -56,6 +56,7 @@ type client struct {
 type workerLink struct {
 	*link
 	hello    string // the name it gave, for logs
+	joined   bool   // said hello as a worker: routable unless leaving
 	leaving  bool   // sent Leaving: no new batches
 	inflight int    // clients whose batch it handles
 }

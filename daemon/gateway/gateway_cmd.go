@@ -20,12 +20,12 @@ func (g *Gateway) acceptWorkers() {
 	}
 }
 
-// serveWorker reads one worker's frames and hands each run of them to
+// serveWorker reads the frames of one peer, a business worker or the
+// control plane (wire.Hello says which), and hands each run of them to
 // the loop, waiting until it is done: the worker's socket buffer, not
 // our memory, holds what it sends faster than we carry it out.
 func (g *Gateway) serveWorker(c net.Conn) {
 	w := &workerLink{link: newLink(c, c.RemoteAddr().String())}
-	daemon.Post(func() { g.workerJoined(w) })
 	err := w.readLoop(func(frames []byte) {
 		done := make(chan struct{})
 		daemon.Post(func() {
@@ -55,6 +55,10 @@ func (g *Gateway) command(w *workerLink, f *wire.Frame) {
 	switch f.Type {
 	case wire.Hello:
 		w.hello = string(f.Key)
+		if f.Kind == wire.RoleWorker && !w.joined {
+			w.joined = true
+			g.workerJoined(w)
+		}
 	case wire.Done:
 		g.done(w, f)
 	case wire.SendToClient:

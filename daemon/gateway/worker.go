@@ -229,7 +229,7 @@ func (bw *BusinessWorker) keepLinked(ctx context.Context, ap netip.AddrPort) {
 // serve runs one link until it fails.
 func (bw *BusinessWorker) serve(ctx context.Context, ap netip.AddrPort, c net.Conn) {
 	l := &gatewayLink{link: newLink(c, ap.String()), addr: ap}
-	l.send(func(dst []byte) []byte { return wire.AppendHello(dst, bw.name) })
+	l.send(func(dst []byte) []byte { return wire.AppendHello(dst, wire.RoleWorker, bw.name) })
 	bw.mu.Lock()
 	if bw.leaving || ctx.Err() != nil {
 		bw.mu.Unlock()

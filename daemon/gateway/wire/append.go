@@ -45,10 +45,10 @@ func AppendEmpty(dst []byte, t Type) []byte {
 	return End(dst, start)
 }
 
-// AppendHello is a whole Hello frame.
-func AppendHello(dst []byte, name string) []byte {
+// AppendHello is a whole Hello frame: the first a peer sends.
+func AppendHello(dst []byte, role uint8, name string) []byte {
 	dst, start := Begin(dst, Hello)
-	return End(append(dst, name...), start)
+	return End(append(append(dst, role), name...), start)
 }
 
 // AppendDone is a whole Done frame; session is sent only if changed.

@@ -29,7 +29,7 @@ const (
 
 // Frames a business worker sends to a gateway.
 const (
-	Hello        Type = 16 // Key: the worker's name, for logs
+	Hello        Type = 16 // Kind: a Role; Key: the peer's name, for logs
 	Done         Type = 17 // Client, and Session if HasSession: the batch is handled
 	SendToClient Type = 18 // Client, Data
 	SendToAll    Type = 19 // Data, Clients (none: every client)
@@ -43,6 +43,17 @@ const (
 	SetSession   Type = 27 // Client, Session: written by another client's handler
 	Query        Type = 28 // ID, Kind, Client (for QueryOnline)
 	Leaving      Type = 29 // the worker stops: route nothing new to it
+)
+
+// Roles a Hello names.
+const (
+	// RoleWorker is a business worker: the gateway routes client events
+	// to it.
+	RoleWorker uint8 = 0
+	// RoleOperator is the control plane (clients, kick, send,
+	// broadcast): it may send any command and Query, and is never routed
+	// client events.
+	RoleOperator uint8 = 1
 )
 
 // Kinds of Query.
@@ -182,6 +193,7 @@ func Parse(b []byte, max int) (f Frame, n int, err error) {
 		f.Data = r.rest()
 	case Released, Leaving:
 	case Hello:
+		f.Kind = r.u8()
 		f.Key = r.rest()
 	case Done:
 		f.Client = r.client()

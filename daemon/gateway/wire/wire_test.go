@@ -56,7 +56,7 @@ func encode(f Frame) []byte {
 	case Released, Leaving:
 		return AppendEmpty(nil, f.Type)
 	case Hello:
-		return AppendHello(nil, string(f.Key))
+		return AppendHello(nil, f.Kind, string(f.Key))
 	case Done:
 		return AppendDone(nil, f.Client, f.HasSession, f.Session)
 	case SendToClient, Kick:
@@ -97,7 +97,7 @@ func TestRoundTrip(t *testing.T) {
 		{"events v4 no session", v4events, Frame{Type: Events, Client: bob, Remote: netip.MustParseAddrPort("127.0.0.1:9"), Session: []byte{}}},
 		{"reply", AppendReply(nil, 7, []byte{1}), Frame{Type: Reply, ID: 7, Data: []byte{1}}},
 		{"released", AppendEmpty(nil, Released), Frame{Type: Released}},
-		{"hello", AppendHello(nil, "Chat #2"), Frame{Type: Hello, Key: []byte("Chat #2")}},
+		{"hello", AppendHello(nil, RoleOperator, "Chat #2"), Frame{Type: Hello, Kind: RoleOperator, Key: []byte("Chat #2")}},
 		{"done", AppendDone(nil, alice, true, []byte("s")), Frame{Type: Done, Client: alice, HasSession: true, Session: []byte("s")}},
 		{"send", AppendClientData(nil, SendToClient, bob, []byte("hi")), Frame{Type: SendToClient, Client: bob, Data: []byte("hi")}},
 		{"join", AppendClientData(nil, JoinGroup, bob, []byte("room")), Frame{Type: JoinGroup, Client: bob, Key: []byte("room")}},

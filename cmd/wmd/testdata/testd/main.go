@@ -19,6 +19,11 @@
 //
 // Echo (from apps/echo) serves the udp:// and frame:// tests.
 //
+// For Gateway groups, the Counter events (event_handler = Counter)
+// answer each line "X" to its sender with "X N", N counting the client's
+// messages in its session; "kick" kicks the sender, "id" answers its client ID, "online ID" answers
+// "online ID true|false", "pid" answers the worker's pid.
+//
 // With TESTD_GROUPS set to a JSON list of daemon.Group, testd is a
 // code-first daemon declaring those groups, like examples/codefirst.
 package main
@@ -32,6 +37,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/daemon"
+	"github.com/wm-go/wm/daemon/gateway"
 	"github.com/wm-go/wm/daemon/timer"
 
 	_ "github.com/wm-go/wm/apps/echo"
@@ -43,6 +49,7 @@ var build = "dev"
 
 func init() {
 	daemon.RegisterHandler("Version", func() daemon.Handler { return version{} })
+	gateway.RegisterEvents("Counter", func() gateway.Events { return counter{} })
 	daemon.Register("Printer", daemon.App{Keys: []string{"marker"}, New: newPrinter})
 	daemon.Register("Ticker", daemon.App{Keys: []string{"interval"}, New: newTicker})
 	daemon.RegisterHandler("Flood", func() daemon.Handler { return flood{} })
@@ -184,3 +191,28 @@ type panicStart struct{}
 
 func (panicStart) OnStart()                       { panic("cannot open database") }
 func (panicStart) OnMessage(*daemon.Conn, []byte) {}
+
+// counter is the Counter events.
+type counter struct{}
+
+func (counter) OnMessage(ctx *gateway.Context, msg []byte) {
+	text := string(msg)
+	switch {
+	case text == "kick":
+		ctx.KickCurrentClient()
+		return
+	case text == "id":
+		ctx.SendToCurrentClient([]byte(ctx.ClientID))
+		return
+	case text == "pid":
+		ctx.SendToCurrentClient([]byte(strconv.Itoa(os.Getpid())))
+		return
+	case len(text) > 7 && text[:7] == "online ":
+		ctx.SendToCurrentClient([]byte(fmt.Sprintf("%s %v", text, ctx.IsOnline(text[7:]))))
+		return
+	}
+	n, _ := strconv.Atoi(ctx.Session["n"])
+	n++
+	ctx.Session["n"] = strconv.Itoa(n)
+	ctx.SendToCurrentClient([]byte(fmt.Sprintf("%s %d", text, n)))
+}

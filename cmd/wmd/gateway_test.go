@@ -1,0 +1,281 @@
+package main_test
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wm-go/wm/internal/testkit"
+)
+
+// The Gateway/BusinessWorker model against the real daemon: the chat
+// room of apps/chat in wmd, and testd's Counter events.
+
+// gatewayGroups is a Gateway group of n processes on text:// and a
+// BusinessWorker group of m running events.
+func gatewayGroups(t *testing.T, n, m int, events, gatewayExtra string) map[string]string {
+	base := testkit.FreePortRange(t, n)
+	return map[string]string{
+		"Gateway": fmt.Sprintf("app = Gateway\nlisten = text://127.0.0.1:{port}\nstart_workers = %d\n"+
+			"lan_ip = 127.0.0.1\nstart_port = %d\n%s", n, base, gatewayExtra),
+		"Worker": fmt.Sprintf("app = BusinessWorker\nevent_handler = %s\nstart_workers = %d\n", events, m),
+	}
+}
+
+// chatter is a telnet client of the chat room.
+type chatter struct {
+	*client
+	id string
+}
+
+// join connects to the room and reads the welcome and its own join.
+func join(d *daemon) *chatter {
+	d.t.Helper()
+	c := &chatter{client: d.dial("Gateway")}
+	welcome := c.line()
+	id, _, ok := strings.Cut(strings.TrimPrefix(welcome, "welcome, you are "), ";")
+	if !ok || len(id) != 20 {
+		d.t.Fatalf("welcome line %q", welcome)
+	}
+	c.id = id
+	c.expect(id + " joined")
+	return c
+}
+
+func (c *chatter) say(line string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c, line+"\n"); err != nil {
+		c.t.Fatalf("say %q: %v", line, err)
+	}
+}
+
+// expect reads lines until want, and returns the lines before it.
+func (c *chatter) expect(want string) []string {
+	c.t.Helper()
+	var before []string
+	for {
+		l := c.line()
+		if l == want {
+			return before
+		}
+		before = append(before, l)
+	}
+}
+
+func TestGatewayChat(t *testing.T) {
+	d := newDaemon(t, "", gatewayGroups(t, 2, 2, "Chat", ""))
+	d.start()
+	gateways, workers := d.pids("Gateway"), d.pids("Worker")
+
+	a, b, c := join(d), join(d), join(d)
+	b.expect(c.id + " joined")
+	a.expect(c.id + " joined")
+
+	a.say("/name alice")
+	for _, x := range []*chatter{a, b, c} {
+		x.expect(a.id + " is now alice")
+	}
+	alice := "alice (" + a.id + ")"
+	a.say("hi")
+	b.expect(alice + " says: hi") // the name came from the session
+
+	b.say(a.id + ":secret")
+	a.expect(b.id + " says to you: secret")
+	b.expect("you say to " + a.id + ": secret")
+	a.say("marker")
+	for _, l := range c.expect(alice + " says: marker") {
+		if strings.Contains(l, "secret") {
+			t.Errorf("a whisper reached a third client: %q", l)
+		}
+	}
+
+	n, _ := strconv.ParseUint(a.id[12:], 16, 32)
+	nobody := a.id[:12] + fmt.Sprintf("%08x", n+1000)
+	b.say(nobody + ":anyone there?")
+	b.expect(nobody + " is not online")
+
+	// A reload replaces the business workers; the gateways, and every
+	// client with them, stay.
+	if out, code := d.wmd("reload"); code != 0 {
+		t.Fatalf("reload: %d %s", code, out)
+	}
+	eventually(t, 15*time.Second, "new business workers", func() bool {
+		now := d.pids("Worker")
+		return len(now) == 2 && !slices.ContainsFunc(now, func(p int) bool { return slices.Contains(workers, p) })
+	})
+	if now := d.pids("Gateway"); !slices.Equal(now, gateways) {
+		t.Errorf("gateways %v after reload, want %v kept (no_reload = 1 by default)", now, gateways)
+	}
+	a.say("after the reload")
+	b.expect(alice + " says: after the reload") // the session outlived its workers
+
+	a.Close()
+	b.expect(alice + " left")
+	c.expect(alice + " left")
+}
+
+func TestGatewayKickAndIsOnline(t *testing.T) {
+	d := newDaemonBin(t, testdBuild.get(t, "testd", "./testdata/testd"), "", gatewayGroups(t, 2, 1, "Counter", ""))
+	d.start()
+	var clients []*client
+	var ids []string
+	for range 4 { // over both gateways, by the kernel's choice
+		c := d.dial("Gateway")
+		clients = append(clients, c)
+		ids = append(ids, c.ask("id"))
+	}
+	for i, id := range ids {
+		if got := clients[0].ask("online " + id); got != "online "+id+" true" {
+			t.Errorf("client %d: %q", i, got)
+		}
+	}
+	last := clients[len(clients)-1]
+	if _, err := io.WriteString(last, "kick\n"); err != nil {
+		t.Fatal(err)
+	}
+	last.closed()
+	if got := clients[0].ask("online " + ids[len(ids)-1]); !strings.HasSuffix(got, " false") {
+		t.Errorf("a kicked client: %q, want offline", got)
+	}
+}
+
+func TestGatewayHeartbeat(t *testing.T) {
+	dir := t.TempDir()
+	ping := filepath.Join(dir, "ping.data")
+	if err := os.WriteFile(ping, []byte("ping\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const interval, limit = time.Second, 2
+	d := newDaemonBin(t, testdBuild.get(t, "testd", "./testdata/testd"), "",
+		gatewayGroups(t, 1, 1, "Counter", fmt.Sprintf("ping_interval = 1\nping_not_response_limit = %d\nping_data = %s\n", limit, ping)))
+	d.start()
+
+	// A client that answers every ping stays; a silent one is closed
+	// after limit intervals without a message, and before limit+1.
+	alive := d.dial("Gateway")
+	silent := d.dial("Gateway")
+	connected := time.Now()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		silent.SetReadDeadline(time.Now().Add(replyTimeout))
+		got, _ := io.ReadAll(silent)
+		took := time.Since(connected)
+		if want := strings.Repeat("ping\n", limit); string(got) != want {
+			t.Errorf("silent client got %q, want %q", got, want)
+		}
+		if took < limit*interval-50*time.Millisecond || took > (limit+1)*interval+500*time.Millisecond {
+			t.Errorf("silent client closed after %s, want between %s and %s", took, limit*interval, (limit+1)*interval)
+		}
+	}()
+	for i := 1; time.Since(connected) < (limit+2)*interval; i++ {
+		if l := alive.line(); l != "ping" {
+			t.Fatalf("answering client got %q, want ping", l)
+		}
+		if got, want := alive.ask("pong"), fmt.Sprintf("pong %d", i); got != want {
+			t.Fatalf("answering client: %q, want %q", got, want)
+		}
+	}
+	wg.Wait()
+}
+
+// TestGatewayReloadLosesNothing: 200 clients send continuously, each with
+// up to 8 lines in flight and never resending, while every business
+// worker is replaced three times. Each line must be answered once, in
+// order, with the count its session kept: no message lost, none handled
+// twice, no session write lost, no client dropped.
+func TestGatewayReloadLosesNothing(t *testing.T) {
+	const clients, window, reloads = 200, 8, 3
+	d := newDaemonBin(t, testdBuild.get(t, "testd", "./testdata/testd"), "", gatewayGroups(t, 2, 2, "Counter", ""))
+	d.start()
+
+	stop := make(chan struct{})
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		answered int
+		failures []string
+	)
+	for i := range clients {
+		c := d.dial("Gateway")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sent, got := 0, 0
+			fail := func(format string, args ...any) {
+				mu.Lock()
+				failures = append(failures, fmt.Sprintf("client %d: ", i)+fmt.Sprintf(format, args...))
+				mu.Unlock()
+			}
+			defer func() {
+				mu.Lock()
+				answered += got
+				mu.Unlock()
+			}()
+			stopped := false
+			for {
+				select {
+				case <-stop:
+					stopped = true
+				default:
+				}
+				for !stopped && sent-got < window {
+					sent++
+					if _, err := fmt.Fprintf(c, "m%d\n", sent); err != nil {
+						fail("send: %v", err)
+						return
+					}
+				}
+				if got == sent {
+					return
+				}
+				c.SetReadDeadline(time.Now().Add(replyTimeout))
+				line, err := c.r.ReadString('\n')
+				if err != nil {
+					fail("after %d of %d answers: %v", got, sent, err)
+					return
+				}
+				got++
+				if want := fmt.Sprintf("m%d %d\n", got, got); line != want {
+					fail("answer %q, want %q", line, want)
+					return
+				}
+			}
+		}()
+	}
+	for range reloads {
+		before := d.pids("Worker")
+		if out, code := d.wmd("reload"); code != 0 {
+			t.Fatalf("reload: %d %s", code, out)
+		}
+		eventually(t, 20*time.Second, "every business worker replaced", func() bool {
+			now := d.pids("Worker")
+			return len(now) == 2 && !slices.ContainsFunc(now, func(p int) bool { return slices.Contains(before, p) })
+		})
+	}
+	close(stop)
+	wg.Wait()
+	for _, f := range failures {
+		t.Error(f)
+	}
+	if answered < clients*window*reloads {
+		t.Errorf("only %d lines answered: the load did not run through the reloads", answered)
+	}
+	t.Logf("%d lines answered across %d reloads", answered, reloads)
+	if c := d.counters("Gateway"); c.ClientClose != 0 {
+		t.Errorf("%d clients closed", c.ClientClose)
+	}
+	// Each worker left only once the gateways had its every batch back:
+	// none was sent again (the safety net for a worker that crashes).
+	if n := strings.Count(d.log(), "business worker gone with batches in flight"); n > 0 {
+		t.Errorf("%d times a reloaded worker left batches behind", n)
+	}
+}
