@@ -7,9 +7,11 @@ import (
 	"sync"
 
 	"github.com/wm-go/wm/daemon/config"
+	"github.com/wm-go/wm/daemon/handoff"
 	_ "github.com/wm-go/wm/daemon/http" // the http:// scheme, for any app
 	"github.com/wm-go/wm/daemon/netloop"
 	"github.com/wm-go/wm/daemon/protocol"
+	"github.com/wm-go/wm/daemon/worker"
 )
 
 // Conn is one client connection. See netloop.Conn for its methods: Send,
@@ -51,11 +53,34 @@ type StopHook interface{ OnStop() }
 type ReloadHook interface{ OnReload() }
 
 // DrainHook is called, on the event loop, when the worker starts to
-// drain: before a reload replaces it, or a stop. The worker keeps
-// running its events and timers, and does not stop until release is
-// called (or reload_timeout passes): time to finish work that arrives
-// over connections of its own, as a business worker does.
-type DrainHook interface{ OnDrain(release func()) }
+// drain: before a reload or kill PID replaces it, or a stop. The worker
+// serves its connections as usual until the app calls d.Proceed, and does
+// not stop until it calls d.Done (each waits at most reload_timeout):
+// time to quiesce and finish work that arrives over sockets of the app's
+// own, as a business worker and a gateway do.
+type DrainHook interface{ OnDrain(d *Drain) }
+
+// Drain is a drain as DrainHook sees it.
+type Drain = worker.Drain
+
+// SocketAdopter is a handler that owns sockets besides its connections
+// and takes them over from its predecessor on a handoff: the predecessor
+// passes each with HandOffSocket during its drain, and OnAdoptSocket is
+// called with it here, on the loop, in order with the connections
+// adopted (hc.FD is the app's to close). OnAdoptDone is called once the
+// predecessor has passed everything.
+type SocketAdopter interface {
+	OnAdoptSocket(hc handoff.Conn)
+	OnAdoptDone()
+}
+
+// HandOffSocket passes a socket the app owns, with the bytes read from it
+// and not consumed yet and a state blob, to the successor's
+// SocketAdopter. Call it on the loop during a drain with d.HandOff,
+// after d.Proceed; once it returns nil, close your copy of fd.
+func HandOffSocket(fd int, input, state []byte) error {
+	return worker.HandOffSocket(handoff.Conn{FD: fd, Input: input, App: state})
+}
 
 // ConnectHook is called when a client connects.
 type ConnectHook interface{ OnConnect(c *Conn) }

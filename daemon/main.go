@@ -554,5 +554,9 @@ func resolveApp(g *Group) (worker.App, error) {
 	if s, ok := h.(DrainHook); ok {
 		app.OnDrain = s.OnDrain
 	}
+	if s, ok := h.(SocketAdopter); ok {
+		app.OnAdoptSocket = s.OnAdoptSocket
+		app.OnAdoptDone = s.OnAdoptDone
+	}
 	return app, nil
 }

@@ -353,7 +353,8 @@ func (bw *BusinessWorker) run(ctx *Context, kind uint8, data []byte) {
 // OnDrain tells every gateway to route nothing new here, and releases
 // the drain once each has said every batch it sent is done: a reload of
 // business workers loses no event.
-func (bw *BusinessWorker) OnDrain(release func()) {
+func (bw *BusinessWorker) OnDrain(d *daemon.Drain) {
+	d.Proceed() // it has no connections of the loop's
 	bw.mu.Lock()
 	bw.leaving = true
 	for ap, cancel := range bw.dialing {
@@ -366,7 +367,7 @@ func (bw *BusinessWorker) OnDrain(release func()) {
 		bw.held[l] = struct{}{}
 		l.send(func(dst []byte) []byte { return wire.AppendEmpty(dst, wire.Leaving) })
 	}
-	bw.release = release
+	bw.release = d.Done
 	bw.mu.Unlock()
 	bw.unhold(nil)
 }

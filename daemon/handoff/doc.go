@@ -24,7 +24,8 @@
 //	4      2     count: connections in this message, 1..MaxBatch
 //	6      2     reserved, 0
 //	then count times:
-//	0      1     flags (bit 0: the connection completed a packet already)
+//	0      1     flags (bit 0: the connection completed a packet already;
+//	             bit 1: an app's own socket, not a client of the listener)
 //	1      3     reserved, 0
 //	4      4     want: the announced length of the partial packet, 0 if unknown
 //	8      4     len(input)

@@ -13,6 +13,10 @@ type Conn struct {
 	FD int
 	// Served says the connection completed at least one packet.
 	Served bool
+	// AppSocket says the descriptor is not a client of the listener but
+	// a socket the app owns (a gateway's link to a business worker): the
+	// successor's app adopts it itself.
+	AppSocket bool
 	// Want is the announced length of the packet Input holds the start
 	// of, 0 if unknown.
 	Want int
@@ -41,9 +45,10 @@ const (
 )
 
 const (
-	headerSize = 8
-	connSize   = 20
-	flagServed = 1 << 0
+	headerSize    = 8
+	connSize      = 20
+	flagServed    = 1 << 0
+	flagAppSocket = 1 << 1
 )
 
 var magic = [3]byte{'W', 'M', 'H'}
@@ -76,6 +81,9 @@ func Encode(dst []byte, conns []Conn) ([]byte, error) {
 		var flags byte
 		if c.Served {
 			flags |= flagServed
+		}
+		if c.AppSocket {
+			flags |= flagAppSocket
 		}
 		dst = append(dst, flags, 0, 0, 0)
 		dst = binary.BigEndian.AppendUint32(dst, uint32(max(c.Want, 0)))
@@ -124,9 +132,10 @@ func Decode(b []byte, fds []int) ([]Conn, error) {
 			uint64(binary.BigEndian.Uint32(rest[16:])),
 		}
 		c := Conn{
-			FD:     fds[i],
-			Served: rest[0]&flagServed != 0,
-			Want:   int(binary.BigEndian.Uint32(rest[4:])),
+			FD:        fds[i],
+			Served:    rest[0]&flagServed != 0,
+			AppSocket: rest[0]&flagAppSocket != 0,
+			Want:      int(binary.BigEndian.Uint32(rest[4:])),
 		}
 		rest = rest[connSize:]
 		if lens[0]+lens[1]+lens[2] > uint64(len(rest)) {

@@ -17,6 +17,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		{"everything", []Conn{{FD: 9, Served: true, Want: 1234, Input: []byte("half a li"),
 			Protocol: []byte{1, 2, 3}, App: []byte(`{"user":"ann"}`)}}},
 		{"batch", []Conn{{FD: 3, Input: []byte("a")}, {FD: 4, Served: true}, {FD: 5, App: []byte("z")}}},
+		{"app socket", []Conn{{FD: 6, AppSocket: true, Input: []byte("frame"), App: []byte("link")}, {FD: 7}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

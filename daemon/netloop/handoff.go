@@ -105,6 +105,18 @@ func (l *Loop) stay(c *Conn, err error) {
 	l.closeIfIdle(c)
 }
 
+// HandOffSocket passes a socket the app owns to the successor of a
+// drain with handoff, marked hc.AppSocket so that the successor's app,
+// not its loop, adopts it. Call it on the loop, after DrainTo; once it
+// returns nil, close your copy of hc.FD.
+func (l *Loop) HandOffSocket(hc handoff.Conn) error {
+	if l.successor == nil {
+		return errors.New("netloop: no successor to hand a socket to")
+	}
+	hc.AppSocket = true
+	return l.successor(hc)
+}
+
 // HoldDrain keeps a drain from finishing until release is called: a
 // worker holds it while its predecessor may still send connections.
 // release may be called from any goroutine, once.

@@ -20,6 +20,7 @@ import (
 	"github.com/wm-go/wm/daemon/netloop"
 	"github.com/wm-go/wm/daemon/protocol"
 	"github.com/wm-go/wm/daemon/timer"
+	"golang.org/x/sys/unix"
 )
 
 // App is the app of one worker process, as the daemon package resolved it
@@ -30,9 +31,37 @@ type App struct {
 	OnStart  func()
 	OnStop   func()
 	OnReload func()
-	// OnDrain runs on the loop when the worker starts draining; the
-	// drain does not finish until release is called.
-	OnDrain func(release func())
+	// OnDrain runs on the loop when the worker starts draining.
+	OnDrain func(d *Drain)
+	// OnAdoptSocket runs on the loop for each socket of its own the
+	// predecessor's app passed with HandOffSocket, in order with the
+	// connections adopted; OnAdoptDone once the predecessor is done.
+	OnAdoptSocket func(hc hoff.Conn)
+	OnAdoptDone   func()
+}
+
+// Drain is a worker's drain as the app sees it. Until the app calls
+// Proceed, its connections are served as usual; the drain then hands
+// them off or closes them, and the worker stops once they are gone and
+// the app has called Done. Either waits at most the drain's timeout.
+type Drain struct {
+	// HandOff says the connections go to a successor: a reload, or
+	// kill PID, with reload_connections = handoff. False: they are
+	// closed.
+	HandOff bool
+
+	proceed, done sync.Once
+	proceeding    chan struct{}
+	release       func()
+}
+
+// Proceed lets the drain begin on the connections.
+func (d *Drain) Proceed() { d.proceed.Do(func() { close(d.proceeding) }) }
+
+// Done says the app has finished; it implies Proceed.
+func (d *Drain) Done() {
+	d.Proceed()
+	d.done.Do(d.release)
 }
 
 // masterGoneDrain bounds the drain when the master died: a worker must
@@ -75,7 +104,7 @@ func Run(spec ipc.Spec, app App, log *slog.Logger) error {
 		}
 	}
 	timer.SetRunner(w.loop.Post)
-	post.Store(w.loop.Post)
+	running.Store(w.loop)
 
 	ran := make(chan error, 1)
 	go func() { ran <- w.loop.Run() }()
@@ -217,9 +246,13 @@ func (w *worker) stop(timeout time.Duration, why string, handoff bool) {
 		defer deadline.Stop()
 		sender := w.awaitSuccessor(handoff)
 		if w.app.OnDrain != nil {
-			release := w.loop.HoldDrain()
-			var once sync.Once
-			w.loop.Post(func() { w.app.OnDrain(func() { once.Do(release) }) })
+			d := &Drain{HandOff: sender != nil, proceeding: make(chan struct{}), release: w.loop.HoldDrain()}
+			w.loop.Post(func() { w.app.OnDrain(d) })
+			select {
+			case <-d.proceeding:
+			case <-time.After(timeout):
+				w.log.Warn("the app did not let the drain proceed in time: draining anyway")
+			}
 		}
 		var drained <-chan struct{}
 		if sender != nil {
@@ -314,6 +347,9 @@ func (w *worker) adoptFrom(r *hoff.Receiver, release func()) {
 		conns, err := r.Receive()
 		if err == io.EOF {
 			w.log.Info("adopted connections from predecessor", "connections", n)
+			if w.app.OnAdoptDone != nil {
+				w.loop.Post(w.app.OnAdoptDone)
+			}
 			return
 		}
 		if err != nil {
@@ -321,23 +357,41 @@ func (w *worker) adoptFrom(r *hoff.Receiver, release func()) {
 			return
 		}
 		for _, c := range conns {
-			w.loop.Adopt(c)
+			if !c.AppSocket {
+				w.loop.Adopt(c)
+				continue
+			}
+			if w.app.OnAdoptSocket == nil {
+				unix.Close(c.FD)
+				continue
+			}
+			w.loop.Post(func() { w.app.OnAdoptSocket(c) })
 		}
 		n += len(conns)
 	}
 }
 
-// post is the running worker's loop.Post, for Post.
-var post atomic.Value // func(func())
+// running is the worker process's loop, for Post and HandOffSocket.
+var running atomic.Pointer[netloop.Loop]
 
 // Post runs fn on the worker's event loop, after what is queued there:
 // how code on other goroutines hands work to the app, which never needs
 // a lock for what only the loop touches. Outside a worker fn runs at
 // once, on the caller's goroutine.
 func Post(fn func()) {
-	if p, ok := post.Load().(func(func())); ok {
-		p(fn)
+	if l := running.Load(); l != nil {
+		l.Post(fn)
 		return
 	}
 	fn()
+}
+
+// HandOffSocket passes a socket the app owns to the successor, during a
+// drain with Drain.HandOff, after Proceed; see netloop.HandOffSocket.
+func HandOffSocket(hc hoff.Conn) error {
+	l := running.Load()
+	if l == nil {
+		return errors.New("not in a worker")
+	}
+	return l.HandOffSocket(hc)
 }
