@@ -290,7 +290,12 @@ func (c *cli) check() int {
 			c.cfg.Dir, len(c.cfg.Groups), procs, running.pid)
 		return exitOK
 	}
-	m, err := master.New(master.Options{Config: c.cfg})
+	peers, err := internalAddrs(c.cfg)
+	if err != nil {
+		fmt.Fprintln(c.errOut, err)
+		return exitFailed
+	}
+	m, err := master.New(master.Options{Config: c.cfg, Peers: peers})
 	if err == nil {
 		err = m.Bind()
 	}
@@ -509,7 +514,7 @@ func runWorker(specJSON string) int {
 	}
 	os.Unsetenv(ipc.EnvSpec)
 	log = log.With("proc", "worker", "group", spec.Group.Name, "slot", spec.Slot, "pid", os.Getpid())
-	self = ProcessInfo{Group: spec.Group.Name, Slot: spec.Slot, Peers: spec.Peers}
+	self = ProcessInfo{Group: spec.Group.Name, Slot: spec.Slot, Peers: spec.Peers, InternalFD: spec.InternalFD}
 	app, err := resolveApp(&spec.Group)
 	if err != nil {
 		log.Error("start worker", "err", err)

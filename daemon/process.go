@@ -14,6 +14,11 @@ type ProcessInfo struct {
 	// Peers are the internal addresses of the workers of each group whose
 	// app declares them (App.Internal), by group name.
 	Peers map[string][]string
+	// InternalFD, when not 0, is this worker's listening socket on its
+	// own internal address (App.Internal), which the master bound and
+	// every worker of the slot, a replacement included, shares: accept on
+	// it without changing its flags (it is non-blocking for everyone).
+	InternalFD int
 }
 
 var self ProcessInfo

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -21,7 +20,7 @@ import (
 type Gateway struct {
 	cfg  gatewayConfig
 	self netip.AddrPort // the internal address workers reach us at
-	ln   net.Listener
+	ln   *internalListener
 	log  *slog.Logger
 	next uint32 // the number of the last client that connected
 
@@ -76,9 +75,9 @@ func newGateway(g *daemon.Group) (daemon.Handler, error) {
 		groups:  make(map[string]map[*client]struct{}),
 		uids:    make(map[string]map[*client]struct{}),
 	}
-	gw.ln, err = net.Listen("tcp", gw.self.String())
+	gw.ln, err = openInternal(daemon.Process().InternalFD, gw.self)
 	if err != nil {
-		return nil, fmt.Errorf("internal listen (lan_ip, start_port): %w", err)
+		return nil, fmt.Errorf("internal listen %s (lan_ip, start_port): %w", gw.self, err)
 	}
 	return gw, nil
 }

@@ -58,6 +58,9 @@ type Spec struct {
 	// whose app declares them (App.Internal), by group name: how a
 	// business worker finds this host's gateways.
 	Peers map[string][]string `json:"peers,omitempty"`
+	// InternalFD, when not 0, is the inherited descriptor of this slot's
+	// internal listener: its address in Peers, bound by the master.
+	InternalFD int `json:"internal_fd,omitempty"`
 }
 
 // Conn is one end of the channel. Send is safe for concurrent use;

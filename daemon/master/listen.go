@@ -84,6 +84,32 @@ func dupNonblocking(c syscall.Conn) (int, error) {
 	return fd, nil
 }
 
+// bindInternal binds the internal address of every slot of Options.Peers.
+func (m *Master) bindInternal() []error {
+	var errs []error
+	for i := range m.cfg.Groups {
+		g := &m.cfg.Groups[i]
+		for slot, addr := range m.opts.Peers[g.Name] {
+			sc, err := listenTCP(addr)
+			fd := -1
+			if err == nil {
+				fd, err = dupNonblocking(sc)
+				sc.(io.Closer).Close()
+			}
+			if err != nil {
+				msg := fmt.Sprintf("internal listen %s of worker #%d: %v", addr, slot+1, err)
+				if errors.Is(err, syscall.EADDRINUSE) {
+					msg = fmt.Sprintf("internal listen %s of worker #%d: address already in use", addr, slot+1)
+				}
+				errs = append(errs, &config.Error{File: g.File, Line: g.Lines["app"], Msg: msg})
+				continue
+			}
+			m.internal[slotKey{g.Name, slot + 1}] = fd
+		}
+	}
+	return errs
+}
+
 // bindError names the config line of the listen key, the way every
 // config problem is reported.
 func bindError(g *config.Group, err error) error {

@@ -36,7 +36,9 @@ type Options struct {
 	// workers' lines go to it instead of WorkerLog, each recorded as the
 	// line of the worker that wrote it.
 	Logs *LogHub
-	// Peers is given to every worker in its Spec.
+	// Peers is given to every worker in its Spec. The master binds each
+	// address (TCP) and gives its socket to the worker of that slot, so a
+	// replacement serves the same address without a gap.
 	Peers map[string][]string
 }
 
@@ -49,6 +51,7 @@ type Master struct {
 	devnull *os.File
 
 	listeners map[string]int // raw descriptors by group name; see bind
+	internal  map[slotKey]int // internal listeners (Options.Peers), by slot
 
 	mu        sync.Mutex
 	procs     map[int]*proc          // by pid
@@ -116,6 +119,7 @@ func New(opts Options) (*Master, error) {
 		cfg:       opts.Config,
 		log:       opts.Logger,
 		listeners: make(map[string]int),
+		internal:  make(map[slotKey]int),
 		procs:     make(map[int]*proc),
 		exits:     make(map[string]map[int]int),
 		exitTimes: make(map[string][]time.Time),
@@ -142,6 +146,7 @@ func (m *Master) Bind() error {
 		}
 		m.listeners[g.Name] = fd
 	}
+	errs = append(errs, m.bindInternal()...)
 	if len(errs) > 0 {
 		m.closeListeners()
 		return errors.Join(errs...)
@@ -157,6 +162,10 @@ func (m *Master) closeListeners() {
 	for name, fd := range m.listeners {
 		unix.Close(fd)
 		delete(m.listeners, name)
+	}
+	for key, fd := range m.internal {
+		unix.Close(fd)
+		delete(m.internal, key)
 	}
 }
 

@@ -52,13 +52,6 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 		handoffCh, handoffChild = hp[0], hp[1]
 		defer unix.Close(handoffChild)
 	}
-	spec, err := json.Marshal(ipc.Spec{Group: *g, Slot: slot, DrainTimeout: m.cfg.Global.ReloadTimeout,
-		Handoff: handoffCh >= 0, Peers: m.opts.Peers})
-	if err != nil {
-		conn.Close()
-		logR.Close()
-		return nil, err
-	}
 	stdout := m.devnull
 	if m.cfg.Global.Debug && !g.NoDebug && m.opts.Terminal != nil {
 		stdout = m.opts.Terminal
@@ -72,6 +65,21 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 	}
 	if handoffChild >= 0 {
 		files = append(files, uintptr(handoffChild))
+	}
+	internalFD := 0
+	if fd, ok := m.internal[slotKey{g.Name, slot}]; ok {
+		internalFD = len(files)
+		files = append(files, uintptr(fd))
+	}
+	spec, err := json.Marshal(ipc.Spec{Group: *g, Slot: slot, DrainTimeout: m.cfg.Global.ReloadTimeout,
+		Handoff: handoffCh >= 0, Peers: m.opts.Peers, InternalFD: internalFD})
+	if err != nil {
+		conn.Close()
+		logR.Close()
+		if handoffCh >= 0 {
+			unix.Close(handoffCh)
+		}
+		return nil, err
 	}
 	sys := &syscall.SysProcAttr{
 		Setpgid:   true,            // Ctrl-C is for the master, which stops workers in order
