@@ -11,6 +11,7 @@ import (
 	_ "github.com/wm-go/wm/daemon/http" // the http:// scheme, for any app
 	"github.com/wm-go/wm/daemon/netloop"
 	"github.com/wm-go/wm/daemon/protocol"
+	_ "github.com/wm-go/wm/daemon/websocket" // websocket:// and ws://, for any app
 	"github.com/wm-go/wm/daemon/worker"
 )
 

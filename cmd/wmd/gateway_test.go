@@ -1,8 +1,11 @@
 package main_test
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+	"github.com/wm-go/wm/ctlproto"
 	"github.com/wm-go/wm/internal/testkit"
 )
 
@@ -187,70 +193,171 @@ func TestGatewayHeartbeat(t *testing.T) {
 	wg.Wait()
 }
 
-// TestGatewayReloadLosesNothing: 200 clients send continuously, each with
-// up to 8 lines in flight and never resending, while every business
-// worker is replaced three times. Each line must be answered once, in
-// order, with the count its session kept: no message lost, none handled
-// twice, no session write lost, no client dropped.
+// counterLoad is clients of testd's Counter events that send
+// continuously, each with up to window lines in flight and never
+// resending. Each line must be answered once, in order, with the count
+// the client's session kept: no message lost, none handled twice, no
+// session write lost, no client dropped.
+type counterLoad struct {
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	answered int
+	failures []string
+	clients  []counterConn
+	ids      []string
+}
+
+// counterConn is one client of the Counter events: over text:// or
+// websocket://.
+type counterConn interface {
+	send(line string) error
+	recv() (string, error)
+}
+
+// textConn is a client of a text:// gateway.
+type textConn struct{ *client }
+
+func (c textConn) send(line string) error {
+	_, err := io.WriteString(c, line+"\n")
+	return err
+}
+
+func (c textConn) recv() (string, error) {
+	c.SetReadDeadline(time.Now().Add(replyTimeout))
+	line, err := c.r.ReadString('\n')
+	return strings.TrimSuffix(line, "\n"), err
+}
+
+// wsConn is a client of a websocket:// gateway.
+type wsConn struct{ net.Conn }
+
+func dialWS(t *testing.T, addr string) wsConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, _, err := (ws.Dialer{}).Upgrade(c, &url.URL{Scheme: "ws", Host: addr, Path: "/"}); err != nil {
+		t.Fatalf("websocket handshake: %v", err)
+	}
+	return wsConn{c}
+}
+
+func (c wsConn) send(line string) error { return wsutil.WriteClientText(c, []byte(line)) }
+
+func (c wsConn) recv() (string, error) {
+	c.SetReadDeadline(time.Now().Add(replyTimeout))
+	msg, _, err := wsutil.ReadServerData(c)
+	return string(msg), err
+}
+
+func ask(t *testing.T, c counterConn, line string) string {
+	t.Helper()
+	if err := c.send(line); err != nil {
+		t.Fatalf("send %q: %v", line, err)
+	}
+	got, err := c.recv()
+	if err != nil {
+		t.Fatalf("answer to %q: %v", line, err)
+	}
+	return got
+}
+
+// startCounterLoad connects the clients, learns their IDs, and sets them
+// sending.
+func startCounterLoad(t *testing.T, clients []counterConn, window int) *counterLoad {
+	l := &counterLoad{stop: make(chan struct{}), clients: clients}
+	for _, c := range clients {
+		l.ids = append(l.ids, ask(t, c, "id"))
+	}
+	for i, c := range clients {
+		l.wg.Add(1)
+		go l.run(i, c, window)
+	}
+	return l
+}
+
+func textClients(d *daemon, group string, n int) []counterConn {
+	var cs []counterConn
+	for range n {
+		cs = append(cs, textConn{d.dial(group)})
+	}
+	return cs
+}
+
+func (l *counterLoad) run(i int, c counterConn, window int) {
+	defer l.wg.Done()
+	sent, got := 0, 0
+	fail := func(format string, args ...any) {
+		l.mu.Lock()
+		l.failures = append(l.failures, fmt.Sprintf("client %d: ", i)+fmt.Sprintf(format, args...))
+		l.mu.Unlock()
+	}
+	defer func() {
+		l.mu.Lock()
+		l.answered += got
+		l.mu.Unlock()
+	}()
+	stopped := false
+	for {
+		select {
+		case <-l.stop:
+			stopped = true
+		default:
+		}
+		for !stopped && sent-got < window {
+			sent++
+			if err := c.send(fmt.Sprintf("m%d", sent)); err != nil {
+				fail("send: %v", err)
+				return
+			}
+		}
+		if got == sent {
+			return
+		}
+		line, err := c.recv()
+		if err != nil {
+			fail("after %d of %d answers: %v", got, sent, err)
+			return
+		}
+		got++
+		if want := fmt.Sprintf("m%d %d", got, got); line != want {
+			fail("answer %q, want %q", line, want)
+			return
+		}
+	}
+}
+
+// finish stops the load, waits for every answer, checks them and that
+// every client still has its client ID, and returns how many lines were
+// answered.
+func (l *counterLoad) finish(t *testing.T) int {
+	t.Helper()
+	close(l.stop)
+	l.wg.Wait()
+	for _, f := range l.failures {
+		t.Error(f)
+	}
+	if len(l.failures) > 0 {
+		return l.answered
+	}
+	for i, c := range l.clients {
+		if id := ask(t, c, "id"); id != l.ids[i] {
+			t.Errorf("client %d: id %s, was %s", i, id, l.ids[i])
+		}
+	}
+	return l.answered
+}
+
+// TestGatewayReloadLosesNothing: 200 clients keep sending while every
+// business worker is replaced three times.
 func TestGatewayReloadLosesNothing(t *testing.T) {
 	const clients, window, reloads = 200, 8, 3
 	d := newDaemonBin(t, testdBuild.get(t, "testd", "./testdata/testd"), "", gatewayGroups(t, 2, 2, "Counter", ""))
 	d.start()
-
-	stop := make(chan struct{})
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		answered int
-		failures []string
-	)
-	for i := range clients {
-		c := d.dial("Gateway")
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sent, got := 0, 0
-			fail := func(format string, args ...any) {
-				mu.Lock()
-				failures = append(failures, fmt.Sprintf("client %d: ", i)+fmt.Sprintf(format, args...))
-				mu.Unlock()
-			}
-			defer func() {
-				mu.Lock()
-				answered += got
-				mu.Unlock()
-			}()
-			stopped := false
-			for {
-				select {
-				case <-stop:
-					stopped = true
-				default:
-				}
-				for !stopped && sent-got < window {
-					sent++
-					if _, err := fmt.Fprintf(c, "m%d\n", sent); err != nil {
-						fail("send: %v", err)
-						return
-					}
-				}
-				if got == sent {
-					return
-				}
-				c.SetReadDeadline(time.Now().Add(replyTimeout))
-				line, err := c.r.ReadString('\n')
-				if err != nil {
-					fail("after %d of %d answers: %v", got, sent, err)
-					return
-				}
-				got++
-				if want := fmt.Sprintf("m%d %d\n", got, got); line != want {
-					fail("answer %q, want %q", line, want)
-					return
-				}
-			}
-		}()
-	}
+	load := startCounterLoad(t, textClients(d, "Gateway", clients), window)
 	for range reloads {
 		before := d.pids("Worker")
 		if out, code := d.wmd("reload"); code != 0 {
@@ -261,11 +368,7 @@ func TestGatewayReloadLosesNothing(t *testing.T) {
 			return len(now) == 2 && !slices.ContainsFunc(now, func(p int) bool { return slices.Contains(before, p) })
 		})
 	}
-	close(stop)
-	wg.Wait()
-	for _, f := range failures {
-		t.Error(f)
-	}
+	answered := load.finish(t)
 	if answered < clients*window*reloads {
 		t.Errorf("only %d lines answered: the load did not run through the reloads", answered)
 	}
@@ -277,5 +380,61 @@ func TestGatewayReloadLosesNothing(t *testing.T) {
 	// none was sent again (the safety net for a worker that crashes).
 	if n := strings.Count(d.log(), "business worker gone with batches in flight"); n > 0 {
 		t.Errorf("%d times a reloaded worker left batches behind", n)
+	}
+}
+
+// TestGatewayUpgrade replaces every gateway process twice (kill PID:
+// a safe restart), a text:// group and a websocket:// one, while 1,000
+// clients keep sending: each keeps its connection, its client ID and its
+// session, and loses nothing.
+func TestGatewayUpgrade(t *testing.T) {
+	const perGroup, window, rounds = 500, 4, 2
+	groups := gatewayGroups(t, 2, 2, "Counter", "")
+	groups["WSGateway"] = fmt.Sprintf("app = Gateway\nlisten = websocket://127.0.0.1:{port}\nstart_workers = 2\n"+
+		"start_port = %d\n", testkit.FreePortRange(t, 2))
+	d := newDaemonBin(t, testdBuild.get(t, "testd", "./testdata/testd"), "", groups)
+	d.start()
+	first := append(d.pids("Gateway"), d.pids("WSGateway")...)
+	clients := textClients(d, "Gateway", perGroup)
+	for range perGroup {
+		clients = append(clients, dialWS(t, d.addr("WSGateway")))
+	}
+	load := startCounterLoad(t, clients, window)
+	for range rounds {
+		for _, group := range []string{"Gateway", "WSGateway"} {
+			for _, pid := range d.pids(group) {
+				ctx, cancel := context.WithTimeout(context.Background(), replyTimeout)
+				_, err := ctlproto.Call(ctx, "unix", filepath.Join(d.dir, "run", "wmd.sock"), "", "kill "+strconv.Itoa(pid))
+				cancel()
+				if err != nil {
+					t.Fatalf("kill %d: %v", pid, err)
+				}
+				eventually(t, 20*time.Second, fmt.Sprintf("gateway %d replaced", pid), func() bool {
+					now := d.pids(group)
+					return len(now) == 2 && !slices.Contains(now, pid) && !alive(pid)
+				})
+			}
+		}
+	}
+	answered := load.finish(t)
+	t.Logf("%d lines answered across %d upgrades of every gateway", answered, rounds)
+	if answered < len(clients)*window*rounds {
+		t.Errorf("only %d lines answered: the load did not run through the upgrades", answered)
+	}
+	for _, pid := range append(d.pids("Gateway"), d.pids("WSGateway")...) {
+		if slices.Contains(first, pid) {
+			t.Errorf("gateway %d still runs", pid)
+		}
+	}
+	log := d.log()
+	if strings.Contains(log, "not handed over") || strings.Contains(log, "unreadable") ||
+		strings.Contains(log, "gone with batches in flight") {
+		t.Errorf("an upgrade fell short:\n%s", log)
+	}
+	if c := d.counters("Gateway"); c.ClientClose != 0 {
+		t.Errorf("%d text clients closed", c.ClientClose)
+	}
+	if c := d.counters("WSGateway"); c.ClientClose != 0 {
+		t.Errorf("%d websocket clients closed", c.ClientClose)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"sync/atomic"
 
 	"github.com/wm-go/wm/daemon"
 	"github.com/wm-go/wm/daemon/gateway/wire"
@@ -28,9 +29,18 @@ type Gateway struct {
 	groups   map[string]map[*client]struct{}
 	uids     map[string]map[*client]struct{}
 	workers  []*workerLink // that can take new batches
+	allLinks []*workerLink // every link: workers, leaving ones, the control plane
 	turn     int           // round robin over workers
 	waiting  []*client     // with events and no worker to take them
 	heartbit timer.ID
+	linkIDs  atomic.Uint32
+
+	// An upgrade (drain.go).
+	drain    *daemon.Drain
+	unparked int                      // links whose reader has not stopped yet
+	handing  bool                     // the drain has begun on the clients
+	awaiting map[uint32][]*client     // adopted clients whose batch is with a link not adopted yet
+	adopted  map[uint32]*workerLink   // the predecessor's link ids, for the clients that name them
 }
 
 // client is one connection the gateway holds.
@@ -54,6 +64,9 @@ type client struct {
 // workerLink is a business worker's connection to this gateway.
 type workerLink struct {
 	*link
+	id       uint32      // names it in the state of a handoff
+	parking  atomic.Bool // an upgrade stops its reader, to hand it over
+	rest     []byte      // what its parked reader had read and not handled
 	hello    string // the name it gave, for logs
 	joined   bool   // said hello as a worker: routable unless leaving
 	leaving  bool   // sent Leaving: no new batches
@@ -93,7 +106,7 @@ func (g *Gateway) OnStart() {
 // OnStop drops the workers' links; the clients are closed by the drain.
 func (g *Gateway) OnStop() {
 	g.ln.Close()
-	for _, w := range g.workers {
+	for _, w := range g.allLinks {
 		w.close()
 	}
 }
@@ -136,6 +149,7 @@ func (g *Gateway) OnClose(c *daemon.Conn) {
 	}
 	g.unbind(cl)
 	g.enqueue(cl, wire.EventClose, nil)
+	g.passLinksIfDone() // an upgrade waits for no live client
 }
 
 func (g *Gateway) enqueue(cl *client, kind uint8, data []byte) {
@@ -232,22 +246,28 @@ func (g *Gateway) workerLeaving(w *workerLink) {
 // workerGone forgets w; the batches it had are sent again to others.
 func (g *Gateway) workerGone(w *workerLink) {
 	g.workers = slices.DeleteFunc(g.workers, func(x *workerLink) bool { return x == w })
+	g.allLinks = slices.DeleteFunc(g.allLinks, func(x *workerLink) bool { return x == w })
 	if w.inflight == 0 {
 		return
 	}
 	lost := 0
 	for _, cl := range g.clients {
-		if cl.inflight != w {
-			continue
+		if cl.inflight == w {
+			lost++
+			g.resend(cl)
 		}
-		cl.queue = append(cl.batch, cl.queue...)
-		cl.inflight, cl.batch = nil, nil
-		lost++
-		g.pump(cl)
 	}
 	if !w.leaving {
 		g.log.Warn("business worker gone with batches in flight: sent again to another", "worker", w.hello, "clients", lost)
 	}
+}
+
+// resend puts the client's batch in flight back in front of its queue,
+// for another worker: its worker is gone without answering.
+func (g *Gateway) resend(cl *client) {
+	cl.queue = append(cl.batch, cl.queue...)
+	cl.inflight, cl.batch = nil, nil
+	g.pump(cl)
 }
 
 // heartbeat runs every ping_interval: a client silent for

@@ -3,7 +3,9 @@ package gateway
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net"
+	"os"
 
 	"github.com/wm-go/wm/daemon"
 	"github.com/wm-go/wm/daemon/gateway/wire"
@@ -16,17 +18,31 @@ func (g *Gateway) acceptWorkers() {
 		if err != nil {
 			return
 		}
-		go g.serveWorker(c)
+		w := g.newWorkerLink(c)
+		daemon.Post(func() { g.linked(w) })
+		go g.serveWorker(w, nil)
 	}
+}
+
+// linked files a new link; one that comes during an upgrade is parked
+// at once, to go to the successor with the others.
+func (g *Gateway) linked(w *workerLink) {
+	g.allLinks = append(g.allLinks, w)
+	if g.drain != nil {
+		g.park(w)
+	}
+}
+
+func (g *Gateway) newWorkerLink(c net.Conn) *workerLink {
+	return &workerLink{link: newLink(c, c.RemoteAddr().String()), id: g.linkIDs.Add(1)}
 }
 
 // serveWorker reads the frames of one peer, a business worker or the
 // control plane (wire.Hello says which), and hands each run of them to
 // the loop, waiting until it is done: the worker's socket buffer, not
 // our memory, holds what it sends faster than we carry it out.
-func (g *Gateway) serveWorker(c net.Conn) {
-	w := &workerLink{link: newLink(c, c.RemoteAddr().String())}
-	err := w.readLoop(func(frames []byte) {
+func (g *Gateway) serveWorker(w *workerLink, input []byte) {
+	rest, err := w.readLoop(input, func(frames []byte) {
 		done := make(chan struct{})
 		daemon.Post(func() {
 			defer close(done)
@@ -37,7 +53,14 @@ func (g *Gateway) serveWorker(c net.Conn) {
 		})
 		<-done
 	})
+	if w.parking.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+		daemon.Post(func() { g.parked(w, rest) }) // an upgrade: the link goes to our successor
+		return
+	}
 	w.close()
+	if w.parking.Load() {
+		defer daemon.Post(func() { g.parked(w, nil) }) // after workerGone, below
+	}
 	if err != nil && !w.isClosed() {
 		g.log.Warn("business worker link", "worker", w.name, "err", err)
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 
 	"github.com/wm-go/wm/daemon/gateway/wire"
+	"golang.org/x/sys/unix"
 )
 
 // maxFrame bounds one gateway <-> worker frame: a message or a batch of
@@ -21,15 +23,17 @@ type link struct {
 	conn net.Conn
 	name string // the peer, for logs
 
-	mu     sync.Mutex
-	out    []byte
-	closed bool
-	wake   chan struct{}
-	done   chan struct{}
+	mu      sync.Mutex
+	out     []byte
+	closed  bool
+	wake    chan struct{}
+	done    chan struct{}
+	written chan struct{} // closed when writeLoop has returned
 }
 
 func newLink(c net.Conn, name string) *link {
-	l := &link{conn: c, name: name, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l := &link{conn: c, name: name, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		written: make(chan struct{})}
 	go l.writeLoop()
 	return l
 }
@@ -52,6 +56,7 @@ func (l *link) send(frame func(dst []byte) []byte) bool {
 }
 
 func (l *link) writeLoop() {
+	defer close(l.written)
 	var buf []byte
 	for {
 		select {
@@ -77,34 +82,78 @@ func (l *link) writeLoop() {
 
 // close ends the link; frames not yet written are dropped.
 func (l *link) close() {
+	if l.stop() {
+		l.conn.Close()
+	}
+}
+
+// stop ends sending: the writer exits, frames not yet written stay in
+// out. It reports whether this call stopped it.
+func (l *link) stop() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return
+		return false
 	}
 	l.closed = true
 	close(l.done)
-	l.conn.Close()
+	return true
+}
+
+// detach stops the link and writes what it still had to send, for its
+// socket to go to another process: it returns a duplicate of the
+// socket's descriptor and closes its own.
+func (l *link) detach() (int, error) {
+	l.stop()
+	<-l.written
+	l.mu.Lock()
+	out := l.out
+	l.out = nil
+	l.mu.Unlock()
+	defer l.conn.Close()
+	if len(out) > 0 {
+		if _, err := l.conn.Write(out); err != nil {
+			return -1, err
+		}
+	}
+	sc, ok := l.conn.(syscall.Conn)
+	if !ok {
+		return -1, errors.New("not a socket")
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd, dupErr := -1, error(nil)
+	if err := rc.Control(func(s uintptr) { fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	return fd, dupErr
 }
 
 // errFrameTooLarge ends a link whose peer claims a frame over maxFrame.
 var errFrameTooLarge = errors.New("frame larger than 64 MiB")
 
 // readLoop reads until the connection fails, giving handle each run of
-// whole frames read. handle must not keep the slice after it returns.
-func (l *link) readLoop(handle func(frames []byte)) error {
-	buf := make([]byte, 0, 64<<10)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]
+// whole frames read, starting with those of input (bytes read before,
+// by a predecessor). handle must not keep the slice after it returns. It
+// returns the start of a frame it read and did not hand over.
+func (l *link) readLoop(input []byte, handle func(frames []byte)) (rest []byte, err error) {
+	buf := append(make([]byte, 0, max(64<<10, len(input))), input...)
+	for first := true; ; first = false {
+		var n int
+		if !first || len(input) == 0 {
+			if len(buf) == cap(buf) {
+				buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]
+			}
+			n, err = l.conn.Read(buf[len(buf):cap(buf)])
 		}
-		n, err := l.conn.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		end := 0
 		for len(buf)-end >= 4 {
 			size := int(binary.BigEndian.Uint32(buf[end:]))
 			if size > maxFrame {
-				return errFrameTooLarge
+				return nil, errFrameTooLarge
 			}
 			if len(buf)-end < 4+size {
 				if need := end + 4 + size; need > cap(buf) && end == 0 {
@@ -119,7 +168,7 @@ func (l *link) readLoop(handle func(frames []byte)) error {
 			buf = buf[:copy(buf, buf[end:])]
 		}
 		if err != nil {
-			return err
+			return buf, err
 		}
 	}
 }

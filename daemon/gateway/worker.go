@@ -247,7 +247,7 @@ func (bw *BusinessWorker) serve(ctx context.Context, ap netip.AddrPort, c net.Co
 	default:
 	}
 	stop := context.AfterFunc(ctx, l.close)
-	err := l.readLoop(func(frames []byte) { bw.receive(l, frames) })
+	_, err := l.readLoop(nil, func(frames []byte) { bw.receive(l, frames) })
 	stop()
 	l.close()
 	bw.mu.Lock()
@@ -354,7 +354,7 @@ func (bw *BusinessWorker) run(ctx *Context, kind uint8, data []byte) {
 // the drain once each has said every batch it sent is done: a reload of
 // business workers loses no event.
 func (bw *BusinessWorker) OnDrain(d *daemon.Drain) {
-	d.Proceed() // it has no connections of the loop's
+	d.Proceed(nil) // it has no connections of the loop's
 	bw.mu.Lock()
 	bw.leaving = true
 	for ap, cancel := range bw.dialing {

@@ -53,15 +53,33 @@ type Drain struct {
 	proceed, done sync.Once
 	proceeding    chan struct{}
 	release       func()
+	mu            sync.Mutex
+	began         func()
 }
 
-// Proceed lets the drain begin on the connections.
-func (d *Drain) Proceed() { d.proceed.Do(func() { close(d.proceeding) }) }
+// Proceed lets the drain begin on the connections; began, if not nil,
+// then runs on the loop once it has (the connections at a boundary are
+// handed off or closed by then).
+func (d *Drain) Proceed(began func()) {
+	d.proceed.Do(func() {
+		d.mu.Lock()
+		d.began = began
+		d.mu.Unlock()
+		close(d.proceeding)
+	})
+}
 
 // Done says the app has finished; it implies Proceed.
 func (d *Drain) Done() {
-	d.Proceed()
+	d.Proceed(nil)
 	d.done.Do(d.release)
+}
+
+// afterBegin is the began func Proceed was given.
+func (d *Drain) afterBegin() func() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.began
 }
 
 // masterGoneDrain bounds the drain when the master died: a worker must
@@ -245,8 +263,9 @@ func (w *worker) stop(timeout time.Duration, why string, handoff bool) {
 		deadline := time.NewTimer(timeout)
 		defer deadline.Stop()
 		sender := w.awaitSuccessor(handoff)
+		var d *Drain
 		if w.app.OnDrain != nil {
-			d := &Drain{HandOff: sender != nil, proceeding: make(chan struct{}), release: w.loop.HoldDrain()}
+			d = &Drain{HandOff: sender != nil, proceeding: make(chan struct{}), release: w.loop.HoldDrain()}
 			w.loop.Post(func() { w.app.OnDrain(d) })
 			select {
 			case <-d.proceeding:
@@ -259,6 +278,11 @@ func (w *worker) stop(timeout time.Duration, why string, handoff bool) {
 			drained = w.loop.DrainTo(func(c hoff.Conn) error { return sender.Send([]hoff.Conn{c}) })
 		} else {
 			drained = w.loop.Drain()
+		}
+		if d != nil {
+			if began := d.afterBegin(); began != nil {
+				w.loop.Post(began)
+			}
 		}
 		select {
 		case <-drained:
