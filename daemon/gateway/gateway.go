@@ -37,10 +37,10 @@ type Gateway struct {
 
 	// An upgrade (drain.go).
 	drain    *daemon.Drain
-	unparked int                      // links whose reader has not stopped yet
-	handing  bool                     // the drain has begun on the clients
-	awaiting map[uint32][]*client     // adopted clients whose batch is with a link not adopted yet
-	adopted  map[uint32]*workerLink   // the predecessor's link ids, for the clients that name them
+	unparked int                    // links whose reader has not stopped yet
+	handing  bool                   // the drain has begun on the clients
+	awaiting map[uint32][]*client   // adopted clients whose batch is with a link not adopted yet
+	adopted  map[uint32]*workerLink // the predecessor's link ids, for the clients that name them
 }
 
 // client is one connection the gateway holds.
@@ -67,10 +67,10 @@ type workerLink struct {
 	id       uint32      // names it in the state of a handoff
 	parking  atomic.Bool // an upgrade stops its reader, to hand it over
 	rest     []byte      // what its parked reader had read and not handled
-	hello    string // the name it gave, for logs
-	joined   bool   // said hello as a worker: routable unless leaving
-	leaving  bool   // sent Leaving: no new batches
-	inflight int    // clients whose batch it handles
+	hello    string      // the name it gave, for logs
+	joined   bool        // said hello as a worker: routable unless leaving
+	leaving  bool        // sent Leaving: no new batches
+	inflight int         // clients whose batch it handles
 }
 
 func newGateway(g *daemon.Group) (daemon.Handler, error) {

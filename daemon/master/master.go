@@ -50,7 +50,7 @@ type Master struct {
 	started time.Time
 	devnull *os.File
 
-	listeners map[string]int // raw descriptors by group name; see bind
+	listeners map[string]int  // raw descriptors by group name; see bind
 	internal  map[slotKey]int // internal listeners (Options.Peers), by slot
 
 	mu        sync.Mutex
