@@ -438,3 +438,55 @@ func TestGatewayUpgrade(t *testing.T) {
 		t.Errorf("%d websocket clients closed", c.ClientClose)
 	}
 }
+
+// TestChatBrowser: the chat page, served by the daemon, runs in headless
+// Chromium; the browser and a telnet-style client talk to each other
+// through two gateways (websocket:// and text://).
+func TestChatBrowser(t *testing.T) {
+	groups := map[string]string{
+		"Gateway": fmt.Sprintf("app = Gateway\nlisten = text://127.0.0.1:{port}\nstart_port = %d\n", testkit.FreePortRange(t, 1)),
+		"WebGateway": fmt.Sprintf("app = Gateway\nlisten = websocket://127.0.0.1:{port}\nstart_port = %d\n",
+			testkit.FreePortRange(t, 1)),
+		"Worker": "app = BusinessWorker\nevent_handler = Chat\nstart_workers = 2\n",
+		"Page":   "app = ChatPage\nlisten = http://127.0.0.1:{port}\n",
+	}
+	d := newDaemon(t, "", groups)
+	// The page's WebSocket address is only known once the ports are.
+	conf := filepath.Join(d.dir, "conf.d", "Page.conf")
+	body, _ := os.ReadFile(conf)
+	os.WriteFile(conf, append(body, fmt.Sprintf("chat_websocket = ws://%s/\n", d.addr("WebGateway"))...), 0o644)
+	d.start()
+
+	b := openBrowser(t, "http://"+d.addr("Page")+"/")
+	var lines []string
+	read := func(what string, cond func(string) bool) string {
+		t.Helper()
+		var found string
+		eventually(t, 15*time.Second, what, func() bool {
+			b.eval(`[...document.querySelectorAll('#log li')].map(li => li.textContent)`, &lines)
+			for _, l := range lines {
+				if cond(l) {
+					found = l
+					return true
+				}
+			}
+			return false
+		})
+		return found
+	}
+	welcome := read("the browser's welcome", func(l string) bool { return strings.HasPrefix(l, "welcome, you are ") })
+	browserID, _, _ := strings.Cut(strings.TrimPrefix(welcome, "welcome, you are "), ";")
+
+	tel := join(d)
+	read("the telnet client's join, in the browser", func(l string) bool { return l == tel.id+" joined" })
+
+	b.eval(`(() => { const say = document.getElementById('say'); say.value = 'hello from the browser';
+		document.getElementById('form').requestSubmit(); })()`, nil)
+	tel.expect(browserID + " says: hello from the browser")
+
+	tel.say("hi, browser")
+	read("the telnet line, in the browser", func(l string) bool { return l == tel.id+" says: hi, browser" })
+
+	tel.say(browserID + ":just you")
+	read("the whisper, in the browser", func(l string) bool { return l == tel.id+" says to you: just you" })
+}
