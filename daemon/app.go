@@ -117,6 +117,10 @@ type App struct {
 	// finds them in Process().Peers. It runs in the master at start-up,
 	// and an error stops the start.
 	Internal func(g *Group) ([]string, error)
+	// Check, when set, validates a group's settings without starting
+	// anything, for check and start: report a bad one as a *config.Error
+	// naming its line.
+	Check func(g *Group) error
 	// Defaults are core keys this app sets unless its conf.d file does
 	// (a gateway keeps its clients on reload: no_reload = 1).
 	Defaults map[string]string
@@ -223,13 +227,18 @@ func bind(p protocol.Protocol, app any, g *Group) (protocol.Protocol, error) {
 	return bound, nil
 }
 
-// checkProtocolSettings binds the protocol of every group that listens
-// on a Binder's scheme, so that check and start report a bad setting at
-// its line.
-func checkProtocolSettings(cfg *config.Config) error {
+// checkGroupSettings binds the protocol of every group that listens on a
+// Binder's scheme, and runs every app's Check, so that check and start
+// report a bad setting at its line.
+func checkGroupSettings(cfg *config.Config) error {
 	var errs []error
 	for i := range cfg.Groups {
 		g := &cfg.Groups[i]
+		if a, ok := lookupApp(g.App); ok && a.Check != nil {
+			if err := a.Check(g); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if p, ok := protocol.Lookup(g.Scheme); ok {
 			if _, err := bind(p, nil, g); err != nil {
 				errs = append(errs, err)

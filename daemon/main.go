@@ -157,7 +157,7 @@ func loadConfig(dir string, code []Group) (*config.Config, error) {
 	if len(code) == 0 {
 		cfg, err := config.Load(dir, v)
 		if err == nil {
-			err = checkProtocolSettings(cfg)
+			err = checkGroupSettings(cfg)
 		}
 		if err != nil {
 			return nil, err

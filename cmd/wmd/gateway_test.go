@@ -490,3 +490,35 @@ func TestChatBrowser(t *testing.T) {
 	tel.say(browserID + ":just you")
 	read("the whisper, in the browser", func(l string) bool { return l == tel.id+" says to you: just you" })
 }
+
+// TestGatewayCheck: check refuses a bad Gateway or BusinessWorker group
+// at its file and line, before anything starts.
+func TestGatewayCheck(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	takenPort := taken.Addr().(*net.TCPAddr).Port
+	tests := []struct {
+		name, conf, want string
+	}{
+		{"no event_handler", "app = BusinessWorker\n", "X.conf:1: a BusinessWorker needs event_handler"},
+		{"unknown event_handler", "app = BusinessWorker\nevent_handler = Nope\n", `X.conf:2: event_handler: unknown event handler "Nope"`},
+		{"worker listens", "app = BusinessWorker\nevent_handler = Chat\nlisten = text://127.0.0.1:{port}\n", "X.conf:3: a BusinessWorker listens on nothing"},
+		{"gateway without listen", "app = Gateway\n", "a Gateway needs listen"},
+		{"lan_ip 0.0.0.0", "app = Gateway\nlisten = text://127.0.0.1:{port}\nlan_ip = 0.0.0.0\n", "X.conf:3: lan_ip: want the IPv4 address"},
+		{"bad router", "app = Gateway\nlisten = text://127.0.0.1:{port}\nrouter = fastest\n", "X.conf:3: router: want sticky"},
+		{"internal port taken", fmt.Sprintf("app = Gateway\nlisten = text://127.0.0.1:{port}\nstart_port = %d\n", takenPort),
+			fmt.Sprintf("internal listen 127.0.0.1:%d of worker #1: address already in use", takenPort)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDaemon(t, "", map[string]string{"X": tt.conf})
+			out, code := d.wmd("check")
+			if code == 0 || !strings.Contains(out, tt.want) {
+				t.Errorf("check: exit %d\n%s\nwant %q", code, out, tt.want)
+			}
+		})
+	}
+}

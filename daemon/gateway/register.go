@@ -12,10 +12,12 @@ func init() {
 		New:      newGateway,
 		Keys:     gatewayKeys,
 		Internal: internalAddrs,
+		Check:    func(g *daemon.Group) error { _, err := parseGatewayConfig(g); return err },
 		// A gateway keeps its clients through a reload of the workers.
 		Defaults: map[string]string{"no_reload": "1", "persistent_connection": "1"},
 	})
-	daemon.Register("BusinessWorker", daemon.App{New: newBusinessWorker, Keys: workerKeys})
+	daemon.Register("BusinessWorker", daemon.App{New: newBusinessWorker, Keys: workerKeys,
+		Check: func(g *daemon.Group) error { _, err := parseWorkerConfig(g); return err }})
 	RegisterEvents("Broadcast", func() Events { return Broadcast{} })
 }
 

@@ -72,35 +72,52 @@ func (s staticSource) Watch(ctx context.Context) (<-chan []string, error) {
 // knows before it reports ready anyway.
 const defaultJoinWait = 3 * time.Second
 
-func newBusinessWorker(g *daemon.Group) (daemon.Handler, error) {
-	var handler, registryURL string
-	line := g.Lines["app"]
+// workerConfig is a BusinessWorker group's settings.
+type workerConfig struct {
+	newEvents func() Events
+	registry  string
+}
+
+func parseWorkerConfig(g *daemon.Group) (workerConfig, error) {
+	var c workerConfig
+	handler, line := "", g.Lines["app"]
 	for _, kv := range g.Extra {
 		switch kv.Key {
 		case "event_handler":
 			handler, line = strings.TrimSpace(kv.Value), kv.Line
 		case "registry":
-			registryURL = strings.TrimSpace(kv.Value)
+			c.registry = strings.TrimSpace(kv.Value)
+			if _, err := openSource(c.registry, nil); err != nil {
+				return c, settingError(g, kv, "%v", err)
+			}
 		}
 	}
 	if handler == "" {
-		return nil, &config.Error{File: g.File, Line: g.Lines["app"], Msg: "a BusinessWorker needs event_handler = NAME of a registered Events type"}
+		return c, &config.Error{File: g.File, Line: g.Lines["app"], Msg: "a BusinessWorker needs event_handler = NAME of a registered Events type"}
 	}
-	newEvents, err := lookupEvents(handler)
-	if err != nil {
-		return nil, &config.Error{File: g.File, Line: line, Msg: "event_handler: " + err.Error()}
+	var err error
+	if c.newEvents, err = lookupEvents(handler); err != nil {
+		return c, &config.Error{File: g.File, Line: line, Msg: "event_handler: " + err.Error()}
 	}
 	if g.Listen != "" {
-		return nil, &config.Error{File: g.File, Line: g.Lines["listen"], Msg: "a BusinessWorker listens on nothing: clients connect to a Gateway"}
+		return c, &config.Error{File: g.File, Line: g.Lines["listen"], Msg: "a BusinessWorker listens on nothing: clients connect to a Gateway"}
 	}
-	source, err := openSource(registryURL, localGateways())
+	return c, nil
+}
+
+func newBusinessWorker(g *daemon.Group) (daemon.Handler, error) {
+	cfg, err := parseWorkerConfig(g)
+	if err != nil {
+		return nil, err
+	}
+	source, err := openSource(cfg.registry, localGateways())
 	if err != nil {
 		return nil, err
 	}
 	p := daemon.Process()
 	bw := &BusinessWorker{
 		name:     fmt.Sprintf("%s #%d (pid %d)", g.Name, p.Slot, os.Getpid()),
-		events:   newEvents(),
+		events:   cfg.newEvents(),
 		source:   source,
 		log:      slog.New(slog.NewTextHandler(os.Stderr, nil)).With("proc", "businessworker", "group", g.Name, "slot", p.Slot),
 		links:    make(map[netip.AddrPort]*gatewayLink),
