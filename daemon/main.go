@@ -150,6 +150,11 @@ func run(args []string, code []Group) int {
 	return exitUsage
 }
 
+// LoadConfig reads and checks the config folder dir as `wmd check` does,
+// against the apps and protocols this binary has, without binding
+// anything.
+func LoadConfig(dir string) (*config.Config, error) { return loadConfig(dir, nil) }
+
 // loadConfig reads the config folder, or checks the groups declared in
 // code, with DIR/wm.conf for the global settings when there is one.
 func loadConfig(dir string, code []Group) (*config.Config, error) {
