@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -520,5 +521,34 @@ func TestGatewayCheck(t *testing.T) {
 				t.Errorf("check: exit %d\n%s\nwant %q", code, out, tt.want)
 			}
 		})
+	}
+}
+
+// TestGatewayWorkerCrash: a business worker killed (SIGKILL) in the
+// middle of a client's event does not lose it: the gateway sends the
+// batch again to another worker.
+func TestGatewayWorkerCrash(t *testing.T) {
+	d := newDaemonBin(t, testdBuild.get(t, "testd", "./testdata/testd"), "", gatewayGroups(t, 1, 2, "Counter", ""))
+	d.start()
+	c := d.dial("Gateway")
+	var first int
+	if _, err := fmt.Sscanf(c.ask("slow"), "slow started %d", &first); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var second int
+	if _, err := fmt.Sscanf(c.line(), "slow started %d", &second); err != nil || second == first {
+		t.Fatalf("after the crash: worker %d, %v; want the event handled again by another", second, err)
+	}
+	if got := c.line(); got != "slow done" {
+		t.Fatalf("got %q, want slow done", got)
+	}
+	if got := c.ask("m1"); got != "m1 1" {
+		t.Errorf("the client's next message: %q", got)
+	}
+	if !strings.Contains(d.log(), "business worker gone with batches in flight: sent again") {
+		t.Error("the gateway did not say it sent the batch again")
 	}
 }

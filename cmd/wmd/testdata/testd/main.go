@@ -21,7 +21,8 @@
 //
 // For Gateway groups, the Counter events (event_handler = Counter)
 // answer each line "X" to its sender with "X N", N counting the client's
-// messages in its session; "kick" kicks the sender, "id" answers its client ID, "online ID" answers
+// messages in its session; "kick" kicks the sender, "id" answers its client ID, "slow" answers
+// "slow started PID", takes 2 s and answers "slow done", "online ID" answers
 // "online ID true|false", "pid" answers the worker's pid.
 //
 // With TESTD_GROUPS set to a JSON list of daemon.Group, testd is a
@@ -203,6 +204,12 @@ func (counter) OnMessage(ctx *gateway.Context, msg []byte) {
 		return
 	case text == "id":
 		ctx.SendToCurrentClient([]byte(ctx.ClientID))
+		return
+	case text == "slow":
+		// For the crash test: say who handles it, then take a while.
+		ctx.SendToCurrentClient([]byte(fmt.Sprintf("slow started %d", os.Getpid())))
+		time.Sleep(2 * time.Second)
+		ctx.SendToCurrentClient([]byte("slow done"))
 		return
 	case text == "pid":
 		ctx.SendToCurrentClient([]byte(strconv.Itoa(os.Getpid())))
