@@ -22,7 +22,7 @@ type internalListener struct {
 }
 
 // acceptPoll is how often a blocked accept looks whether it was closed.
-const acceptPoll = 200
+const acceptPollMillis = 200
 
 // openInternal uses the inherited socket fd, or, without one (a gateway
 // run outside the master), listens on addr itself.
@@ -47,7 +47,7 @@ func (l *internalListener) Accept() (net.Conn, error) {
 	}
 	for !l.closed.Load() {
 		pfd := []unix.PollFd{{Fd: int32(l.fd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(pfd, acceptPoll); err != nil && err != unix.EINTR {
+		if _, err := unix.Poll(pfd, acceptPollMillis); err != nil && err != unix.EINTR {
 			return nil, err
 		}
 		if pfd[0].Revents == 0 || l.closed.Load() {
@@ -66,7 +66,7 @@ func (l *internalListener) Accept() (net.Conn, error) {
 	return nil, errListenerClosed
 }
 
-// Close stops Accept within acceptPoll; the shared socket stays open for
+// Close stops Accept within acceptPollMillis; the shared socket stays open for
 // the other processes of the slot.
 func (l *internalListener) Close() {
 	l.closed.Store(true)

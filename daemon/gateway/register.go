@@ -19,6 +19,7 @@ func init() {
 	daemon.Register("BusinessWorker", daemon.App{New: newBusinessWorker, Keys: workerKeys,
 		Check: func(g *daemon.Group) error { _, err := parseWorkerConfig(g); return err }})
 	RegisterEvents("Broadcast", func() Events { return Broadcast{} })
+	RegisterEvents("Echo", func() Events { return Echo{} })
 }
 
 // openSource is the registry a `registry =` value names.
@@ -39,3 +40,11 @@ type Broadcast struct{}
 
 // OnMessage relays msg to everyone.
 func (Broadcast) OnMessage(ctx *Context, msg []byte) { ctx.SendToAll(msg) }
+
+// Echo sends every message back to its sender: the round-trip benchmark's
+// handler (client -> gateway -> worker -> gateway -> client;
+// event_handler = Echo).
+type Echo struct{}
+
+// OnMessage answers msg to its sender.
+func (Echo) OnMessage(ctx *Context, msg []byte) { ctx.SendToCurrentClient(msg) }
