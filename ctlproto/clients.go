@@ -162,7 +162,7 @@ func parseSend(args []string) (Command, error) {
 // them, for a TEXT that starts with "-".
 func parseBroadcast(args []string) (Command, error) {
 	c := Command{Name: CmdBroadcast}
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-" {
 		a := args[0]
 		args = args[1:]
 		switch {

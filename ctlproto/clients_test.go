@@ -44,6 +44,7 @@ func TestParseClientCommands(t *testing.T) {
 		{line: "broadcast --group room hi", want: Command{Name: CmdBroadcast, ClientGroup: "room", Text: "hi"}},
 		{line: "broadcast --group=room hi", want: Command{Name: CmdBroadcast, ClientGroup: "room", Text: "hi"}},
 		{line: "broadcast -- -1 degrees", want: Command{Name: CmdBroadcast, Text: "-1 degrees"}},
+		{line: "broadcast - hi", want: Command{Name: CmdBroadcast, Text: "- hi"}},
 		{line: "broadcast hi --group room", want: Command{Name: CmdBroadcast, Text: "hi --group room"}},
 		{line: "broadcast", wantErr: "broadcast: want TEXT"},
 		{line: "broadcast --group room", wantErr: "broadcast: want TEXT"},

@@ -554,5 +554,8 @@ func resolveApp(g *Group) (worker.App, error) {
 	if s, ok := h.(DrainHook); ok {
 		app.OnDrain = s.OnDrain
 	}
+	if c, ok := h.(RequestCounter); ok {
+		app.Handled = c.Handled
+	}
 	return app, nil
 }

@@ -33,6 +33,10 @@ type App struct {
 	// OnDrain runs on the loop when the worker starts draining; the
 	// drain does not finish until release is called.
 	OnDrain func(release func())
+	// Handled, if set, counts requests the app handled that were not
+	// packets of its listener (a business worker's client events); it is
+	// added to TotalRequest. It is called off the loop.
+	Handled func() uint64
 }
 
 // masterGoneDrain bounds the drain when the master died: a worker must
@@ -181,8 +185,12 @@ func (w *worker) serveIPC() {
 
 func (w *worker) counters() ctlproto.Counters {
 	s := w.loop.Stats()
+	total := s.TotalRequest.Load()
+	if w.app.Handled != nil {
+		total += w.app.Handled()
+	}
 	return ctlproto.Counters{
-		TotalRequest:   s.TotalRequest.Load(),
+		TotalRequest:   total,
 		PacketErr:      s.PacketErr.Load(),
 		ThunderHerd:    s.ThunderHerd.Load(),
 		ClientClose:    s.ClientClose.Load(),
