@@ -250,3 +250,20 @@ func TestClientsWithoutGateways(t *testing.T) {
 		t.Errorf("yamux: %v", err)
 	}
 }
+
+// The JSON of the client commands' replies is pinned, as the other
+// commands' are in mux_wire.golden.
+func TestMuxClientsGolden(t *testing.T) {
+	sess := rawSession(t, startServer(t, &Server{Handler: newFakeClients()}))
+	if got := exchange(t, sess, authLine("")); got != `{"type":"ok"}`+"\n" {
+		t.Fatalf("login: %q", got)
+	}
+	var b bytes.Buffer
+	for _, line := range []string{
+		"clients", "clients --json", "clients Nope", "send " + idA + " hi", "kick " + idA, "kick " + idA,
+		"broadcast --group room hi", "kick 42",
+	} {
+		fmt.Fprintf(&b, "> %s\n%s", line, exchange(t, sess, line))
+	}
+	golden(t, "mux_clients", b.Bytes())
+}
