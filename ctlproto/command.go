@@ -24,6 +24,12 @@ const (
 	CmdHelp   = "help"   // list the commands
 	CmdTail   = "tail"   // show (and follow) log lines
 	CmdWatch  = "watch"  // show status again every interval
+
+	// The clients of the Gateway/BusinessWorker model's gateways.
+	CmdClients   = "clients"   // online clients per gateway (--json: their ids)
+	CmdKick      = "kick"      // close one client
+	CmdSend      = "send"      // send one client a message
+	CmdBroadcast = "broadcast" // send every client, or a Gateway API group, a message
 )
 
 // Defaults and limits of the command arguments.
@@ -67,6 +73,15 @@ type Command struct {
 	// Interval is the refresh period of watch; DefaultWatchInterval if not
 	// given.
 	Interval time.Duration
+	// Client is the ClientID (20 hex digits) of kick and send.
+	Client string
+	// Text is the message of send and broadcast, as the client reads it
+	// (the gateway's protocol frames it).
+	Text string
+	// ClientGroup restricts broadcast to a Gateway API group (the groups
+	// clients join with JoinGroup), not a worker group; "" means every
+	// client.
+	ClientGroup string
 }
 
 // commandHelp is the grammar in human form: every command, in the order
@@ -80,6 +95,10 @@ var commandHelp = []HelpEntry{
 	{CmdHelp, "help", "list these commands"},
 	{CmdTail, "tail [-n N] [-f] [GROUP]", "show the last N log lines (default 10), -f to follow"},
 	{CmdWatch, "watch [INTERVAL]", "show status every INTERVAL (default 1s) until a line is sent"},
+	{CmdClients, "clients [--json] [GROUP]", "online clients of each gateway, or of Gateway group GROUP (--json: with their ids)"},
+	{CmdKick, "kick CLIENT_ID", "close a gateway's client"},
+	{CmdSend, "send CLIENT_ID TEXT", "send TEXT to a gateway's client"},
+	{CmdBroadcast, "broadcast [--group G] TEXT", "send TEXT to every client, or to those in the Gateway API group G (JoinGroup's, not a worker group)"},
 }
 
 // Help returns the commands of the grammar, in the order help lists them.
@@ -144,6 +163,14 @@ func ParseCommand(line string) (Command, error) {
 		return parseTail(args)
 	case CmdWatch:
 		return parseWatch(args)
+	case CmdClients:
+		return parseClients(args)
+	case CmdKick:
+		return parseKick(args)
+	case CmdSend:
+		return parseSend(args)
+	case CmdBroadcast:
+		return parseBroadcast(args)
 	}
 	return Command{}, fmt.Errorf("unknown command %q: try help", clip(words[0], 40))
 }
@@ -316,6 +343,8 @@ func (c Command) String() string {
 			b.WriteString(" ")
 			b.WriteString(c.Interval.String())
 		}
+	default:
+		c.writeClientArgs(&b)
 	}
 	return b.String()
 }

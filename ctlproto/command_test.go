@@ -157,6 +157,8 @@ func FuzzParseCommand(f *testing.F) {
 		"status", "status --json", "kill 17508", "tail -n 50 -f Gateway", `tail 'it'\''s'`,
 		"watch 0.5", "watch 1h", "reload --wait", "x", "status; stop", "kill $(id)", "tail \"a b\" -n5", "tail -- -x",
 		"tail '\t'", "tail \xff", "WATCH 1e-3", "help\r",
+		"clients --json Gateway", "kick 7f000001138800000001", "send 7F000001138800000001 a  'b c'",
+		"broadcast --group=room -- -x", "broadcast - '' x",
 	} {
 		f.Add(s)
 	}

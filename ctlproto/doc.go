@@ -99,6 +99,9 @@
 //	tail [-n N] [GROUP]     a "log" message per line, possibly none
 //	tail -f ...             the same, then a "log" message per new line, until the client closes the stream
 //	watch [INTERVAL]        a "status" message now and every INTERVAL, until the client closes the stream
+//	clients [--json] [G]    one "clients" message ([ClientsReport]; ids with --json), or "error"
+//	kick ID, send ID TEXT   "ok" ("kick ID: closed", "send ID: sent") or "error" ("... no such client")
+//	broadcast [--group G] T "ok" ("broadcast: done on 2 gateways (5 clients online)") or "error"
 //	(anything else)         one "error" message, such as `unknown command "x": try help`
 //
 // Closing the stream (a yamux FIN) is how a client stops a streaming

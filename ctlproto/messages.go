@@ -36,6 +36,8 @@ const (
 	MsgReloadDone = "reload_done"
 	// MsgHelp carries the command list ([HelpEntry]), for help.
 	MsgHelp = "help"
+	// MsgClients carries a [ClientsReport], for clients.
+	MsgClients = "clients"
 )
 
 // AuthRequest is what a client writes, as one JSON line, on the first
@@ -63,6 +65,7 @@ type AuthRequest struct {
 //	{"type":"reload_progress","event":{"group":"Echo","old_pid":123,"new_pid":456,"replaced":1,"total":4}}
 //	{"type":"reload_done","result":{"replaced":4,"failed":0,"took_ns":1234000000}}
 //	{"type":"help","commands":[{"name":"status","usage":"status [--json]","summary":"..."}]}
+//	{"type":"clients","clients":{"gateways":[{"group":"Gateway","slot":1,"pid":123,"addr":"127.0.0.1:2900","online":2}]}}
 //
 // A client should ignore fields it does not know, and treat a message of
 // a type it does not know as an error of the daemon, not its own.
@@ -83,6 +86,8 @@ type Message struct {
 	Result *ReloadResult `json:"result,omitempty"`
 	// Commands is the command list of a help message.
 	Commands []HelpEntry `json:"commands,omitempty"`
+	// Clients is the report of a clients message.
+	Clients *ClientsReport `json:"clients,omitempty"`
 }
 
 // LogLine is one line of the daemon's log, as tail shows it.

@@ -351,6 +351,20 @@ func (s *Server) serveStream(ctx context.Context, st net.Conn, log *slog.Logger)
 		s.muxTail(tctx, cmd, w)
 	case CmdWatch:
 		s.muxWatch(streamContext(ctx, st), cmd.Interval, w)
+	case CmdClients:
+		r, err := s.clients(streamContext(ctx, st), cmd)
+		if err != nil {
+			w.fail(err)
+			return
+		}
+		w.send(Message{Type: MsgClients, Clients: &r})
+	case CmdKick, CmdSend, CmdBroadcast:
+		reply, err := s.reach(streamContext(ctx, st), cmd, log)
+		if err != nil {
+			w.fail(err)
+			return
+		}
+		w.ok(reply)
 	default:
 		// ParseCommand only returns the names above; a new one must be
 		// added here too.

@@ -31,8 +31,8 @@ const (
 //	BusinessWorker    0           0
 //	...
 //	---------------------------------------PROCESS STATUS-------------------------------------------
-//	pid   memory listening            timestamp  worker_name ... suc/total
-//	17508 2.25M  tcp://127.0.0.1:7373 1405352220 BusinessWorker ... 100%
+//	pid   memory listening            timestamp  worker_name ... suc/total connections
+//	17508 2.25M  tcp://127.0.0.1:7373 1405352220 BusinessWorker ... 100%      0
 //
 // The exit table has one row per group and exit status; a group whose
 // workers never exited shows status 0 with count 0. Groups are listed by
@@ -40,9 +40,10 @@ const (
 // not depend on the order the caller collected them in.
 //
 // Column widths come from the data. The manual's columns come first and
-// keep their names; a process that is not running gets its state appended
-// to its row in brackets, such as "100%  [draining]", so the common case
-// looks exactly like the manual.
+// keep their names; after them, connections is how many connections the
+// process holds now (a gateway's clients). A process that is not running
+// gets its state appended to its row in brackets, such as "3
+// [draining]".
 //
 // Start time is shown in s.Started's location. Uptime is s.Now minus
 // s.Started, as "run D days H hours", with " M minutes" added while it is
@@ -97,7 +98,7 @@ func writeProcesses(w *bufio.Writer, procs []ProcessStatus) error {
 	})
 	w.WriteString(processBanner + "\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-	fmt.Fprint(tw, "pid\tmemory\tlistening\ttimestamp\tworker_name\ttotal_request\tpacket_err\tthunder_herd\tclient_close\tsend_fail\tthrow_exception\tsuc/total\n")
+	fmt.Fprint(tw, "pid\tmemory\tlistening\ttimestamp\tworker_name\ttotal_request\tpacket_err\tthunder_herd\tclient_close\tsend_fail\tthrow_exception\tsuc/total\tconnections\n")
 	for _, p := range procs {
 		listen := Printable(p.Listen)
 		if listen == "" {
@@ -107,14 +108,14 @@ func writeProcesses(w *bufio.Writer, procs []ProcessStatus) error {
 		if !p.Started.IsZero() {
 			ts = strconv.FormatInt(p.Started.Unix(), 10)
 		}
-		suc := p.SuccessPercent()
+		conns := strconv.FormatInt(p.Connections, 10)
 		if p.State != "" && p.State != StateRunning {
-			suc += "  [" + Printable(p.State) + "]"
+			conns += "  [" + Printable(p.State) + "]"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n",
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n",
 			p.PID, FormatMemory(p.RSS), listen, ts, Printable(p.Group),
 			p.TotalRequest, p.PacketErr, p.ThunderHerd, p.ClientClose, p.SendFail, p.ThrowException,
-			suc)
+			p.SuccessPercent(), conns)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("ctlproto: write status: %w", err)

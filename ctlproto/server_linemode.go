@@ -178,6 +178,18 @@ func (ss *session) exec(cmd Command) bool {
 	case CmdTail:
 		lines, _ := ss.srv.Handler.Logs(context.Background(), cmd.Lines, cmd.Group, false)
 		return ss.write(logText(lines...))
+	case CmdClients:
+		text, err := ss.clients(cmd)
+		if err != nil {
+			return ss.write(errorPrefix + oneLine(err.Error()) + "\n")
+		}
+		return ss.write(text)
+	case CmdKick, CmdSend, CmdBroadcast:
+		reply, err := ss.srv.reach(context.Background(), cmd, ss.log)
+		if err != nil {
+			return ss.write(errorPrefix + oneLine(err.Error()) + "\n")
+		}
+		return ss.write(reply + "\n")
 	}
 	// ParseCommand only returns the names above; a new one must be added
 	// here too.
@@ -251,6 +263,28 @@ func (ss *session) status(asJSON bool, watchInterval ...time.Duration) (string, 
 		return b.String(), nil
 	}
 	if err := WriteStatus(&b, st); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// clients renders the `clients` report as its table or, with --json, as
+// one JSON line.
+func (ss *session) clients(cmd Command) (string, error) {
+	r, err := ss.srv.clients(context.Background(), cmd)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if cmd.JSON {
+		data, err := json.Marshal(r)
+		if err != nil {
+			return "", fmt.Errorf("clients: encode json: %w", err)
+		}
+		b.Write(append(data, '\n'))
+		return b.String(), nil
+	}
+	if err := WriteClients(&b, r); err != nil {
 		return "", err
 	}
 	return b.String(), nil

@@ -83,6 +83,14 @@ func HandOffSocket(fd int, input, state []byte) error {
 	return worker.HandOffSocket(handoff.Conn{FD: fd, Input: input, App: state})
 }
 
+// RequestCounter is implemented by an app whose requests do not all
+// arrive as packets of its own listener, such as a business worker, which
+// runs client events a gateway sends it: status adds Handled, how many it
+// has handled so far, to the process's total_request. It is called from
+// another goroutine than the loop's, so it must be safe for that (an
+// atomic counter).
+type RequestCounter interface{ Handled() uint64 }
+
 // ConnectHook is called when a client connects.
 type ConnectHook interface{ OnConnect(c *Conn) }
 

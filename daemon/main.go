@@ -568,5 +568,8 @@ func resolveApp(g *Group) (worker.App, error) {
 		app.OnAdoptSocket = s.OnAdoptSocket
 		app.OnAdoptDone = s.OnAdoptDone
 	}
+	if c, ok := h.(RequestCounter); ok {
+		app.Handled = c.Handled
+	}
 	return app, nil
 }

@@ -27,6 +27,16 @@ type Client interface {
 	Kill(ctx context.Context, pid int) error
 	// Stop starts a graceful stop of the daemon.
 	Stop(ctx context.Context) error
+	// Clients reports the online clients of every gateway process, with
+	// their ids when ids is set.
+	Clients(ctx context.Context, group string, ids bool) (ctlproto.ClientsReport, error)
+	// Kick closes a gateway client's connection.
+	Kick(ctx context.Context, client string) error
+	// Send sends text to a gateway client.
+	Send(ctx context.Context, client, text string) error
+	// Broadcast sends text to every gateway client (of a Gateway API
+	// group, when group is not "") and returns the daemon's summary.
+	Broadcast(ctx context.Context, group, text string) (string, error)
 	// Close ends the session and every stream on it.
 	Close() error
 }

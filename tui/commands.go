@@ -71,6 +71,19 @@ type (
 		job int
 		err error
 	}
+	// clientsMsg: the answer to `clients --json` number id of session gen.
+	clientsMsg struct {
+		gen, id int
+		report  ctlproto.ClientsReport
+		err     error
+	}
+	// clientDoneMsg: the daemon's answer to kick, send or broadcast for
+	// job id.
+	clientDoneMsg struct {
+		job   int
+		reply string
+		err   error
+	}
 	// flashOffMsg: the highlight of the frame flash id is over.
 	flashOffMsg struct{ id int }
 	// eventsMsg: what listen took out of the events channel at once.
@@ -191,6 +204,37 @@ func stop(ctx context.Context, c Client, job int) tea.Cmd {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
 		return stopDoneMsg{job: job, err: c.Stop(ctx)}
+	}
+}
+
+// fetchClients asks for the clients of every gateway, with their ids, as
+// request id of session gen.
+func fetchClients(ctx context.Context, c Client, gen, id int) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		r, err := c.Clients(ctx, "", true)
+		return clientsMsg{gen: gen, id: id, report: r, err: err}
+	}
+}
+
+// reachClient runs kick, send or broadcast (the Command says which), for
+// job id.
+func reachClient(ctx context.Context, c Client, job int, cmd ctlproto.Command) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		var reply string
+		var err error
+		switch cmd.Name {
+		case ctlproto.CmdKick:
+			err, reply = c.Kick(ctx, cmd.Client), "kicked "+cmd.Client
+		case ctlproto.CmdSend:
+			err, reply = c.Send(ctx, cmd.Client, cmd.Text), "sent to "+cmd.Client
+		default:
+			reply, err = c.Broadcast(ctx, cmd.ClientGroup, cmd.Text)
+		}
+		return clientDoneMsg{job: job, reply: reply, err: err}
 	}
 }
 

@@ -14,12 +14,14 @@
 //   - model.go holds [Model], the whole state of the screen, and [New].
 //     The parts of the state with logic of their own live beside it:
 //     the table's arrangement (table.go), the log pane (logs.go), the
-//     per-process rate history (history.go).
+//     per-process rate history (history.go), the clients view (clients.go,
+//     its keys in update_clients.go, its rows in view_clients.go).
 //   - update.go is [Model.Update]: the only code that changes the model. It
 //     reacts to messages (a key, a status frame, a log line, a finished
 //     action) and returns commands for the work that has to wait.
 //   - commands.go holds those commands: the only code that does I/O
-//     (dialling, the watch and tail streams, reload, kill, stop). They run
+//     (dialling, the watch and tail streams, reload, kill, stop, the
+//     clients view's report, kick, send and broadcast). They run
 //     on goroutines of their own and report back with messages; they never
 //     touch the model.
 //   - view.go renders: [Model.View] turns the model into text and changes

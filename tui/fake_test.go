@@ -53,6 +53,8 @@ type fakeDaemon struct {
 	events   []ctlproto.ReloadEvent
 	result   ctlproto.ReloadResult
 	killErr  error
+	// gateways is what clients reports; kick takes a client out of it.
+	gateways ctlproto.ClientsReport
 }
 
 func newFakeDaemon() *fakeDaemon {
@@ -196,6 +198,59 @@ func (s *fakeSession) Kill(ctx context.Context, pid int) error {
 func (s *fakeSession) Stop(ctx context.Context) error {
 	s.d.record("stop")
 	return nil
+}
+
+func (s *fakeSession) Clients(ctx context.Context, group string, ids bool) (ctlproto.ClientsReport, error) {
+	s.d.record(ctlproto.Command{Name: ctlproto.CmdClients, JSON: ids, Group: group}.String())
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	r := ctlproto.ClientsReport{Gateways: slices.Clone(s.d.gateways.Gateways)}
+	for i := range r.Gateways {
+		r.Gateways[i].Clients = slices.Clone(r.Gateways[i].Clients)
+	}
+	return r, nil
+}
+
+// online finds a client of the fake's gateways: the gateway's index and
+// the client's, or -1.
+func (d *fakeDaemon) online(id string) (int, int) {
+	for i, g := range d.gateways.Gateways {
+		if j := slices.Index(g.Clients, id); j >= 0 {
+			return i, j
+		}
+	}
+	return -1, -1
+}
+
+func (s *fakeSession) Kick(ctx context.Context, id string) error {
+	s.d.record(ctlproto.Command{Name: ctlproto.CmdKick, Client: id}.String())
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	i, j := s.d.online(id)
+	if i < 0 {
+		return &ctlproto.RemoteError{Command: "kick " + id, Reason: "kick " + id + ": no such client"}
+	}
+	g := &s.d.gateways.Gateways[i]
+	g.Clients = slices.Delete(slices.Clone(g.Clients), j, j+1)
+	g.Online--
+	return nil
+}
+
+func (s *fakeSession) Send(ctx context.Context, id, text string) error {
+	s.d.record(ctlproto.Command{Name: ctlproto.CmdSend, Client: id, Text: text}.String())
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	if i, _ := s.d.online(id); i < 0 {
+		return &ctlproto.RemoteError{Command: "send " + id, Reason: "send " + id + ": no such client"}
+	}
+	return nil
+}
+
+func (s *fakeSession) Broadcast(ctx context.Context, group, text string) (string, error) {
+	s.d.record(ctlproto.Command{Name: ctlproto.CmdBroadcast, ClientGroup: group, Text: text}.String())
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	return fmt.Sprintf("broadcast: done on %d gateways (%d clients online)", len(s.d.gateways.Gateways), s.d.gateways.Total()), nil
 }
 
 func (s *fakeSession) Close() error {

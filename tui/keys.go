@@ -14,6 +14,8 @@ type keyMap struct {
 	Faster, Slower                          key.Binding
 	// Actions on the daemon; each asks for confirmation.
 	Reload, ReloadGroup, Kill, Stop key.Binding
+	// The clients view, and what it sends.
+	Clients, KickClient, Message, Broadcast key.Binding
 	// The log pane.
 	Logs, Focus, Scroll, Search, FollowGroup, Pause, NextMatch, PrevMatch key.Binding
 	// wmtop itself.
@@ -46,6 +48,10 @@ func newKeyMap() keyMap {
 		ReloadGroup: b([]string{"R"}, "R", "reload the selected group"),
 		Kill:        b([]string{"k"}, "k", "safe restart of a worker"),
 		Stop:        b([]string{"s"}, "s", "stop the daemon"),
+		Clients:     b([]string{"c"}, "c", "gateway clients / table"),
+		KickClient:  b([]string{"x"}, "x", "kick the selected client"),
+		Message:     b([]string{"m"}, "m", "message selected client"),
+		Broadcast:   b([]string{"b"}, "b", "message every client"),
 		Logs:        b([]string{"l"}, "l", "show / hide the log pane"),
 		Focus:       b([]string{"tab"}, "tab", "keys to table / log pane"),
 		// Scroll is only help: in the log pane the table's movement keys
@@ -74,6 +80,7 @@ func (k keyMap) full() []helpSection {
 		{"Table", []key.Binding{k.Up, k.PageUp, k.Top, k.Toggle, k.Collapse, k.Grouping,
 			k.SortPrev, k.SortInvert, k.Filter, k.Clear, k.Faster}},
 		{"Actions (each asks y/n)", []key.Binding{k.Reload, k.ReloadGroup, k.Kill, k.Stop}},
+		{"Gateway clients (x asks y/n)", []key.Binding{k.Clients, k.KickClient, k.Message, k.Broadcast}},
 		{"Log pane", []key.Binding{k.Logs, k.Focus, k.Scroll, k.Search, k.FollowGroup, k.Pause, k.NextMatch}},
 		{"wmtop", []key.Binding{k.Help, k.Quit}},
 	}

@@ -122,6 +122,9 @@ type Model struct {
 	// The log pane.
 	logs logPane
 
+	// The clients view, shown instead of the table.
+	clients clientsPane
+
 	// The screen.
 	width, height int
 	dark          bool

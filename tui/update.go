@@ -79,7 +79,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if msg.gen != m.gen || msg.id != m.watchID {
 			return nil
 		}
-		return m.observe(msg.st)
+		return tea.Batch(m.observe(msg.st), m.refreshClients())
+	case clientsMsg:
+		m.takeClients(msg)
+	case clientDoneMsg:
+		return m.clientDone(msg)
 	case streamEndedMsg:
 		if msg.gen != m.gen || m.conn != connected {
 			return nil
@@ -160,6 +164,7 @@ func (m *Model) connected(c Client) tea.Cmd {
 	again := m.ever
 	m.client, m.conn, m.attempt, m.lastErr, m.ever = c, connected, 0, nil, true
 	m.session, m.sessionStop = context.WithCancel(m.ctx)
+	m.clients.fetching = false // a request of the last session will not answer
 	if again {
 		m.note = note{"reconnected to " + m.opts.Addr, noteOK}
 	}
@@ -287,6 +292,9 @@ func (m *Model) refresh() {
 	t := &m.table
 	t.rows = buildRows(m.status, m.hist, m.changed, m.flash, t)
 	m.relayout() // the log pane takes what the rows leave
+	if m.clients.visible {
+		m.clients.scroll(m.tableHeight())
+	}
 	i := m.cursorIndex()
 	if len(t.rows) > 0 {
 		t.cursor = t.rows[i].key

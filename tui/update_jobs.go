@@ -15,6 +15,7 @@ const (
 	jobReload jobKind = iota // reload --wait of every group, or of one
 	jobKill                  // kill of one worker
 	jobStop                  // stop
+	jobClient                // kick, send or broadcast (confirmation.action)
 )
 
 // target is a worker a kill replaces: it is done when pid is gone and
@@ -30,8 +31,9 @@ type confirmation struct {
 	kind   jobKind
 	name   string // for the status line: "reload", "kill 123"
 	prompt string
-	group  string // reload: the group, "" for all
-	target target // kill
+	group  string           // reload: the group, "" for all
+	target target           // kill
+	action ctlproto.Command // kick, send, broadcast
 }
 
 // job is the action under way.
@@ -80,6 +82,9 @@ func (m *Model) start(c *confirmation) tea.Cmd {
 	case jobStop:
 		m.note = note{"stop: asking the daemon…", noteInfo}
 		return stop(m.session, m.client, j.id)
+	case jobClient:
+		m.note = note{j.label + ": asking the daemon…", noteInfo}
+		return reachClient(m.session, m.client, j.id, c.action)
 	default:
 		m.note = note{fmt.Sprintf("%s: asking to replace %d…", j.label, j.target.pid), noteInfo}
 		return kill(m.session, m.client, j.id, j.target.pid)

@@ -29,8 +29,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	if m.editing != nil {
-		m.edit(msg)
-		return nil
+		return m.edit(msg)
 	}
 	if m.showHelp {
 		switch {
@@ -95,6 +94,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Stop):
 		m.ask(&confirmation{kind: jobStop, name: "stop",
 			prompt: "Stop the daemon? Every worker exits; wmtop waits for it to come back."})
+	case key.Matches(msg, k.Clients):
+		return m.toggleClients()
+	case key.Matches(msg, k.KickClient, k.Message, k.Broadcast):
+		m.clientKeys(msg)
 
 	case key.Matches(msg, k.FollowGroup):
 		return m.followGroup()
@@ -135,7 +138,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom):
 		m.move(msg)
 	case key.Matches(msg, k.Toggle, k.Collapse, k.Expand):
-		if g := m.selectedGroup(); g != "" && m.table.grouped {
+		if g := m.selectedGroup(); g != "" && m.table.grouped && !m.clients.visible {
 			switch {
 			case key.Matches(msg, k.Collapse):
 				m.table.collapsed[g] = true
@@ -219,6 +222,10 @@ func (m *Model) move(msg tea.KeyPressMsg) {
 		}
 		return
 	}
+	if m.clients.visible {
+		m.moveClients(msg)
+		return
+	}
 	rows := m.table.rows
 	if len(rows) == 0 {
 		return
@@ -243,17 +250,32 @@ func (m *Model) move(msg tea.KeyPressMsg) {
 	m.table.cursor = rows[i].key
 }
 
-// lineEdit is a filter or a search being typed on the status line.
+// lineEdit is a filter, a search or a message being typed on the status
+// line.
 type lineEdit struct {
 	search bool // the log pane's search, else the table's filter
-	text   string
+	// message, when set, is the send or broadcast the text is for: enter
+	// sends it.
+	message *ctlproto.Command
+	text    string
 }
 
 // edit handles a key while a filter or search is typed. The filter
 // applies as it is typed; the search when enter is pressed. Esc clears
 // either.
-func (m *Model) edit(msg tea.KeyPressMsg) {
+func (m *Model) edit(msg tea.KeyPressMsg) tea.Cmd {
 	e := m.editing
+	if e.message != nil {
+		switch msg.String() {
+		case "enter":
+			m.editing = nil
+			return m.sendTyped(*e.message, e.text)
+		case "esc":
+			m.editing = nil
+			m.note = note{e.message.Name + ": cancelled", noteInfo}
+			return nil
+		}
+	}
 	switch msg.String() {
 	case "enter":
 		m.editing = nil
@@ -263,7 +285,7 @@ func (m *Model) edit(msg tea.KeyPressMsg) {
 				m.note = note{fmt.Sprintf("search %q: %d matching lines (n/N to step)", e.text, len(m.logs.matches)), noteInfo}
 			}
 		}
-		return
+		return nil
 	case "esc":
 		m.editing = nil
 		if e.search {
@@ -271,7 +293,7 @@ func (m *Model) edit(msg tea.KeyPressMsg) {
 		} else {
 			m.table.filter = ""
 		}
-		return
+		return nil
 	case "backspace":
 		if r := []rune(e.text); len(r) > 0 {
 			e.text = string(r[:len(r)-1])
@@ -283,9 +305,10 @@ func (m *Model) edit(msg tea.KeyPressMsg) {
 			e.text += ctlproto.Printable(msg.Text)
 		}
 	}
-	if !e.search {
+	if !e.search && e.message == nil {
 		m.table.filter = e.text
 	}
+	return nil
 }
 
 // The actions.

@@ -12,6 +12,12 @@ func (m *Model) click(ev tea.Mouse) {
 	switch a, i := m.hit(ev.Y); a {
 	case areaTable:
 		m.focus = focusTable
+		if m.clients.visible {
+			if i < len(m.clients.rows) {
+				m.clients.cursor = m.clients.rows[i].key
+			}
+			return
+		}
 		if i < len(m.table.rows) {
 			m.table.cursor = m.table.rows[i].key
 		}
@@ -32,13 +38,17 @@ func (m *Model) wheel(ev tea.Mouse) {
 	up := ev.Button == tea.MouseWheelUp
 	switch a, _ := m.hit(ev.Y); a {
 	case areaTable:
-		rows := m.table.rows
-		if len(rows) == 0 {
-			return
-		}
 		step := 1
 		if up {
 			step = -1
+		}
+		if m.clients.visible {
+			m.clients.moveTo(m.clients.cursorIndex() + step)
+			return
+		}
+		rows := m.table.rows
+		if len(rows) == 0 {
+			return
 		}
 		i := min(max(m.cursorIndex()+step, 0), len(rows)-1)
 		m.table.cursor = rows[i].key

@@ -23,6 +23,7 @@ import (
 //	title bar       wmtop, the address, the connection, the interval
 //	GLOBAL STATUS   version, start, uptime, load; counts; exits
 //	PROCESS STATUS  sort and filter; column names; one row per group and process
+//	                (CLIENTS instead, in the clients view: each gateway, its clients)
 //	LOGS            the group followed, paused or following, the search
 //	status line     a question, a filter being typed, or what the last action did
 //	key hints
@@ -57,10 +58,14 @@ func (m *Model) hit(y int) (area, int) {
 	if s.global {
 		top += 1 + globalLines
 	}
-	top += 2 // PROCESS STATUS and the column names
+	top += 2 // PROCESS STATUS (or CLIENTS) and the column names
+	offset := m.table.offset
+	if m.clients.visible {
+		offset = m.clients.offset
+	}
 	switch {
 	case y >= top && y < top+s.table:
-		return areaTable, m.table.offset + y - top
+		return areaTable, offset + y - top
 	case s.logs > 0 && y >= top+s.table && y <= top+s.table+s.logs:
 		return areaLogs, 0
 	}
@@ -92,7 +97,11 @@ func (m *Model) share() screen {
 	s.table = rest
 	if m.logs.visible && rest >= 8 {
 		least := max(3, rest/3)
-		s.table = min(rest-least-1, max(len(m.table.rows), 3))
+		rows := len(m.table.rows)
+		if m.clients.visible {
+			rows = len(m.clients.rows)
+		}
+		s.table = min(rest-least-1, max(rows, 3))
 		s.logs = rest - s.table - 1
 	}
 	return s
@@ -141,8 +150,13 @@ func (m *Model) render() string {
 		}
 		add(m.helpScreen(body)...)
 	} else {
-		add(m.heading("PROCESS STATUS", m.tableInfo()))
-		add(m.tableBlock(s.table)...)
+		if m.clients.visible {
+			add(m.heading("CLIENTS", m.clientsInfo()))
+			add(m.clientsBlock(s.table)...)
+		} else {
+			add(m.heading("PROCESS STATUS", m.tableInfo()))
+			add(m.tableBlock(s.table)...)
+		}
 		if s.logs > 0 {
 			add(m.heading("LOGS", m.logsInfo()))
 			add(strings.Split(m.logs.vp.View(), "\n")...)
@@ -474,6 +488,12 @@ func (m *Model) statusLine() string {
 	switch {
 	case m.confirm != nil:
 		return st.warn.Render(" " + m.confirm.prompt + " [y/N]")
+	case m.editing != nil && m.editing.message != nil:
+		to := "message to " + m.editing.message.Client
+		if m.editing.message.Name == ctlproto.CmdBroadcast {
+			to = "broadcast to every client"
+		}
+		return " " + to + ": " + m.editing.text + "▏" + st.dim.Render("  enter sends · esc cancels")
 	case m.editing != nil && m.editing.search:
 		return " search logs: " + m.editing.text + "▏" + st.dim.Render("  enter searches · esc clears")
 	case m.editing != nil:

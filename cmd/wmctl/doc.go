@@ -4,8 +4,10 @@
 //	wmctl [-c DIR] [--addr tcp://HOST:PORT | unix:PATH] [--password P] [--json] [--timeout D] COMMAND [ARGS...]
 //
 // The commands are the control port's (see package ctlproto): status,
-// reload [--wait] [GROUP], kill PID, stop, help, tail [-n N] [-f] [GROUP] and
-// watch [INTERVAL]. Flags come before the command.
+// reload [--wait] [GROUP], kill PID, stop, help, tail [-n N] [-f] [GROUP],
+// watch [INTERVAL], and for the clients of the Gateway processes clients
+// [--json] [GROUP], kick CLIENT_ID, send CLIENT_ID TEXT and broadcast
+// [--group G] TEXT. Flags come before the command.
 //
 // # Finding the daemon
 //
@@ -21,9 +23,9 @@
 // Plain output is what a human sees in a telnet session: the GLOBAL
 // STATUS / PROCESS STATUS tables, "kill 17508: replacing", one line per
 // worker replaced by `reload --wait` and then "reload done: 4 replaced in
-// 1.234s". With --json (or `status --json`) each message the daemon sends
-// is printed as one JSON line, exactly the wire format of
-// ctlproto.Message:
+// 1.234s", the clients table. With --json (or `status --json`, `clients
+// --json`) each message the daemon sends is printed as one JSON line,
+// exactly the wire format of ctlproto.Message:
 //
 //	$ wmctl --json status | jq -r '.status.processes[].pid'
 //	$ wmctl --json reload --wait
@@ -37,8 +39,9 @@
 //
 //	0  done
 //	1  refused or failed, with the reason on stderr: a wrong password, a
-//	   command the daemon refused (kill of a pid that is not a worker), a
-//	   reload --wait in which a worker could not be replaced, a timeout
+//	   command the daemon refused (kill of a pid that is not a worker, kick
+//	   of a client that is not online), a reload --wait in which a worker
+//	   could not be replaced, a timeout
 //	2  usage: bad flags, an unknown command or bad arguments, a config
 //	   folder that does not load
 //	3  the daemon is not reachable: nothing listens at the address

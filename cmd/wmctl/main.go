@@ -52,6 +52,18 @@ commands:
   watch [INTERVAL]  print status every INTERVAL (default 1s) until
                     interrupted
 
+the clients of the Gateway processes (app = Gateway):
+  clients [--json] [GROUP]
+                    online clients of each gateway process, or of the
+                    Gateway group GROUP; --json lists their ids
+  kick CLIENT_ID    close a client's connection
+  send CLIENT_ID TEXT
+                    send TEXT to a client (the gateway's protocol frames it)
+  broadcast [--group G] TEXT
+                    send TEXT to every client, or to those in the Gateway
+                    API group G (the groups JoinGroup makes, not a worker
+                    group)
+
 The daemon is found at --addr, else $WM_ADDR, else the control_socket of
 DIR/wm.conf (-c DIR, default conf), or its control_listen when
 control_socket is none. The password is --password, else $WM_PASSWORD,
@@ -121,7 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "wmctl: %v (wmctl -h for usage)\n", err)
 		return exitUsage
 	}
-	if cmd.Name == ctlproto.CmdStatus && cmd.JSON {
+	if (cmd.Name == ctlproto.CmdStatus || cmd.Name == ctlproto.CmdClients) && cmd.JSON {
 		o.json = true // `wmctl status --json` means --json
 	}
 
@@ -259,6 +271,8 @@ func (p *printer) print(m ctlproto.Message) error {
 	switch {
 	case m.Type == ctlproto.MsgStatus && m.Status != nil:
 		p.err = ctlproto.WriteStatus(p.out, *m.Status)
+	case m.Type == ctlproto.MsgClients && m.Clients != nil:
+		p.err = ctlproto.WriteClients(p.out, *m.Clients)
 	case m.Type == ctlproto.MsgOK && m.Message != "":
 		_, p.err = fmt.Fprintln(p.out, m.Message)
 	case m.Type == ctlproto.MsgLog && m.Line != nil:

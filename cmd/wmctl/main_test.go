@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -453,5 +454,95 @@ func TestParseCommandWords(t *testing.T) {
 	}
 	if _, err := parseCommand([]string{"kill", "1; stop"}); err == nil {
 		t.Error(`kill "1; stop" accepted`)
+	}
+}
+
+// clientsFake is a daemon with one gateway and one client online.
+type clientsFake struct {
+	*fakeHandler
+	mu     sync.Mutex
+	online bool
+	sent   []string
+}
+
+const clientID = "7f000001138800000001"
+
+func (h *clientsFake) Clients(ctx context.Context, group string, ids bool) (ctlproto.ClientsReport, error) {
+	if group != "" && group != "Gateway" {
+		return ctlproto.ClientsReport{}, fmt.Errorf("no Gateway group %q", group)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := ctlproto.GatewayClients{Group: "Gateway", Slot: 1, PID: 301, Addr: "127.0.0.1:5000"}
+	if h.online {
+		g.Online = 1
+		if ids {
+			g.Clients = []string{clientID}
+		}
+	}
+	return ctlproto.ClientsReport{Gateways: []ctlproto.GatewayClients{g}}, nil
+}
+
+func (h *clientsFake) Kick(ctx context.Context, id string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if id != clientID || !h.online {
+		return errors.New("no such client")
+	}
+	h.online = false
+	return nil
+}
+
+func (h *clientsFake) Send(ctx context.Context, id, text string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if id != clientID || !h.online {
+		return errors.New("no such client")
+	}
+	h.sent = append(h.sent, text)
+	return nil
+}
+
+func (h *clientsFake) Broadcast(ctx context.Context, group, text string) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sent = append(h.sent, group+":"+text)
+	return "broadcast: done on 1 gateway (1 client online)", nil
+}
+
+// The client commands print what a telnet session shows, exit 1 when the
+// daemon refuses, and 2 on a malformed id before dialling.
+func TestRunClients(t *testing.T) {
+	h := &clientsFake{fakeHandler: newFake(), online: true}
+	addr := "unix:" + serve(t, h, "")
+	table := "worker_name slot pid internal       online\nGateway     1    301 127.0.0.1:5000 1\ntotal                               1\n"
+	tests := []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{args: []string{"clients"}, stdout: table},
+		{args: []string{"clients", "--json"}, stdout: `{"type":"clients","clients":{"gateways":[{"group":"Gateway","slot":1,"pid":301,"addr":"127.0.0.1:5000","online":1,"clients":["` + clientID + `"]}]}}` + "\n"},
+		{args: []string{"clients", "Nope"}, code: exitFailed, stderr: "wmctl: clients: no Gateway group \"Nope\"\n"},
+		{args: []string{"send", clientID, "hello", "there"}, stdout: "send " + clientID + ": sent\n"},
+		{args: []string{"broadcast", "--group", "room", "-", "hi"}, stdout: "broadcast: done on 1 gateway (1 client online)\n"},
+		{args: []string{"kick", clientID}, stdout: "kick " + clientID + ": closed\n"},
+		{args: []string{"kick", clientID}, code: exitFailed, stderr: "wmctl: kick " + clientID + ": no such client\n"},
+		{args: []string{"send", clientID, "late"}, code: exitFailed, stderr: "wmctl: send " + clientID + ": no such client\n"},
+		{args: []string{"kick", "nope"}, code: exitUsage, stderr: `wmctl: kick: "nope" is not a client id (20 hex digits)`},
+		{args: []string{"send", clientID}, code: exitUsage, stderr: "wmctl: send: want CLIENT_ID TEXT"},
+	}
+	for _, tt := range tests {
+		r := runWith(t.Context(), nil, append([]string{"--addr", addr}, tt.args...)...)
+		if r.code != tt.code || r.stdout != tt.stdout || !strings.Contains(r.stderr, tt.stderr) || (tt.stderr == "" && r.stderr != "") {
+			t.Errorf("wmctl %q: exit %d, stdout:\n%s\nstderr: %q\nwant exit %d, stdout:\n%s\nstderr: %q",
+				tt.args, r.code, r.stdout, r.stderr, tt.code, tt.stdout, tt.stderr)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if want := []string{"hello there", "room:- hi"}; !slices.Equal(h.sent, want) {
+		t.Errorf("the daemon sent %q; want %q", h.sent, want)
 	}
 }

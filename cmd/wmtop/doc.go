@@ -2,7 +2,8 @@
 // htop is to processes, wmtop is to wmd. It shows the GLOBAL STATUS and
 // PROCESS STATUS tables live, with request rates and a sparkline of the
 // last minute per worker, a log pane following `tail -f`, and the
-// smooth-restart actions (reload, kill, stop) behind a y/n question.
+// smooth-restart actions (reload, kill, stop) behind a y/n question; with
+// gateways, a clients view (c) that kicks, messages and broadcasts.
 //
 //	wmtop [-c DIR] [--addr unix:PATH | tcp://HOST:PORT] [--password P] [--interval D]
 //

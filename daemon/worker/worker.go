@@ -38,6 +38,10 @@ type App struct {
 	// connections adopted; OnAdoptDone once the predecessor is done.
 	OnAdoptSocket func(hc hoff.Conn)
 	OnAdoptDone   func()
+	// Handled, if set, counts requests the app handled that were not
+	// packets of its listener (a business worker's client events); it is
+	// added to TotalRequest. It is called off the loop.
+	Handled func() uint64
 }
 
 // Drain is a worker's drain as the app sees it. Until the app calls
@@ -228,8 +232,12 @@ func (w *worker) serveIPC() {
 
 func (w *worker) counters() ctlproto.Counters {
 	s := w.loop.Stats()
+	total := s.TotalRequest.Load()
+	if w.app.Handled != nil {
+		total += w.app.Handled()
+	}
 	return ctlproto.Counters{
-		TotalRequest:   s.TotalRequest.Load(),
+		TotalRequest:   total,
 		PacketErr:      s.PacketErr.Load(),
 		ThunderHerd:    s.ThunderHerd.Load(),
 		ClientClose:    s.ClientClose.Load(),

@@ -23,7 +23,8 @@
 // answer each line "X" to its sender with "X N", N counting the client's
 // messages in its session; "kick" kicks the sender, "id" answers its client ID, "slow" answers
 // "slow started PID", takes 2 s and answers "slow done", "online ID" answers
-// "online ID true|false", "pid" answers the worker's pid.
+// "online ID true|false", "pid" answers the worker's pid, "join G" joins
+// the Gateway API group G and answers "joined G".
 //
 // With TESTD_GROUPS set to a JSON list of daemon.Group, testd is a
 // code-first daemon declaring those groups, like examples/codefirst.
@@ -216,6 +217,10 @@ func (counter) OnMessage(ctx *gateway.Context, msg []byte) {
 		return
 	case len(text) > 7 && text[:7] == "online ":
 		ctx.SendToCurrentClient([]byte(fmt.Sprintf("%s %v", text, ctx.IsOnline(text[7:]))))
+		return
+	case len(text) > 5 && text[:5] == "join ":
+		ctx.JoinGroup(ctx.ClientID, text[5:])
+		ctx.SendToCurrentClient([]byte("joined " + text[5:]))
 		return
 	}
 	n, _ := strconv.Atoi(ctx.Session["n"])
