@@ -62,6 +62,9 @@ type Command struct {
 	// Wait makes reload report each worker replaced and return only when
 	// the whole reload is done (reload --wait).
 	Wait bool
+	// Gateways makes reload replace the groups that keep their clients
+	// too (Gateways, whose no_reload is 1): reload --gateways.
+	Gateways bool
 	// Lines is how many past lines to show (tail -n); DefaultTailLines if
 	// not given. Zero means none: with Follow, only new lines.
 	Lines int
@@ -88,7 +91,7 @@ type Command struct {
 // `help` lists them.
 var commandHelp = []HelpEntry{
 	{CmdStatus, "status [--json]", "show the daemon's status tables (--json: one JSON line)"},
-	{CmdReload, "reload [--wait] [GROUP]", "smoothly restart every worker group, or GROUP (--wait: until it is done)"},
+	{CmdReload, "reload [--wait] [--gateways] [GROUP]", "smoothly restart every worker group, or GROUP (--wait: until it is done; --gateways: gateways too, handing their clients over)"},
 	{CmdKill, "kill PID", "smoothly restart the worker process PID"},
 	{CmdStop, "stop", "stop the daemon gracefully (ends this session)"},
 	{CmdQuit, "quit", "end this session"},
@@ -190,10 +193,14 @@ func parseReload(args []string) (Command, error) {
 	c := Command{Name: CmdReload}
 	var err error
 	c.Group, err = flagsThenGroup(CmdReload, args, func(flag string, _ func() (string, bool)) error {
-		if flag != "--wait" {
-			return fmt.Errorf("reload: unknown flag %q: the only flag is --wait", clip(flag, 40))
+		switch flag {
+		case "--wait":
+			c.Wait = true
+		case "--gateways":
+			c.Gateways = true
+		default:
+			return fmt.Errorf("reload: unknown flag %q: the flags are --wait and --gateways", clip(flag, 40))
 		}
-		c.Wait = true
 		return nil
 	})
 	if err != nil {
@@ -326,6 +333,9 @@ func (c Command) String() string {
 	case CmdReload:
 		if c.Wait {
 			b.WriteString(" --wait")
+		}
+		if c.Gateways {
+			b.WriteString(" --gateways")
 		}
 		writeGroup(&b, c.Group)
 	case CmdKill:

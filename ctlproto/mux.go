@@ -328,7 +328,7 @@ func (s *Server) serveStream(ctx context.Context, st net.Conn, log *slog.Logger)
 		w.send(Message{Type: MsgStatus, Status: &st})
 	case CmdReload, CmdKill, CmdStop:
 		if cmd.Name == CmdReload && cmd.Wait {
-			s.muxReloadWait(streamContext(ctx, st), cmd.Group, w, log)
+			s.muxReloadWait(streamContext(ctx, st), cmd, w, log)
 			return
 		}
 		reply, err := s.act(cmd, log)
@@ -428,11 +428,17 @@ func (s *Server) muxTail(ctx context.Context, cmd Command, w *streamWriter) {
 // muxReloadWait runs a reload to its end, sending a reload_progress
 // message per worker and then reload_done. The client closing the
 // stream (ctx) stops the waiting, not the reload.
-func (s *Server) muxReloadWait(ctx context.Context, group string, w *streamWriter, log *slog.Logger) {
-	log.Info("control: reload requested", "group", group, "wait", true)
+func (s *Server) muxReloadWait(ctx context.Context, cmd Command, w *streamWriter, log *slog.Logger) {
+	group := cmd.Group
+	wait, err := s.reloadWaiter(cmd)
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	log.Info("control: reload requested", "group", group, "wait", true, "gateways", cmd.Gateways)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	res, err := s.Handler.ReloadWait(ctx, group, func(ev ReloadEvent) {
+	res, err := wait(ctx, group, func(ev ReloadEvent) {
 		if w.send(Message{Type: MsgReloadProgress, Event: &ev}) != nil {
 			cancel() // nobody reads: stop waiting
 		}

@@ -17,6 +17,26 @@ import (
 // Handler is what the master provides to the control plane. Its methods
 // are called from the session goroutines, possibly at the same time, so
 // they must be safe for concurrent use.
+// A GatewayReloader is a Handler that can also replace the worker
+// groups that keep their clients through a reload, gateways
+// (reload --gateways): their clients are handed to the new processes.
+type GatewayReloader interface {
+	ReloadGateways(group string) error
+	ReloadGatewaysWait(ctx context.Context, group string, progress func(ReloadEvent)) (ReloadResult, error)
+}
+
+// reloadWaiter is the ReloadWait cmd asks for.
+func (s *Server) reloadWaiter(cmd Command) (func(context.Context, string, func(ReloadEvent)) (ReloadResult, error), error) {
+	if !cmd.Gateways {
+		return s.Handler.ReloadWait, nil
+	}
+	gr, ok := s.Handler.(GatewayReloader)
+	if !ok {
+		return nil, errors.New("reload --gateways: this daemon has no gateways to reload")
+	}
+	return gr.ReloadGatewaysWait, nil
+}
+
 type Handler interface {
 	// Status returns a snapshot of the daemon. The server fills in Users
 	// itself.

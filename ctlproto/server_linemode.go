@@ -78,7 +78,7 @@ func (ss *session) run() {
 			line, ok = ss.tailFollow(cmd)
 			pending = true
 		case cmd.Name == CmdReload && cmd.Wait:
-			line, ok = ss.reloadWait(cmd.Group)
+			line, ok = ss.reloadWait(cmd)
 			pending = true
 		default:
 			ok = ss.exec(cmd)
@@ -204,8 +204,16 @@ func (s *Server) act(cmd Command, log *slog.Logger) (string, error) {
 	h := s.Handler
 	switch cmd.Name {
 	case CmdReload:
-		log.Info("control: reload requested", "group", cmd.Group)
-		if err := h.Reload(cmd.Group); err != nil {
+		log.Info("control: reload requested", "group", cmd.Group, "gateways", cmd.Gateways)
+		reload := h.Reload
+		if cmd.Gateways {
+			gr, ok := h.(GatewayReloader)
+			if !ok {
+				return "", errors.New("reload --gateways: this daemon has no gateways to reload")
+			}
+			reload = gr.ReloadGateways
+		}
+		if err := reload(cmd.Group); err != nil {
 			return "", fmt.Errorf("reload: %w", err)
 		}
 		if cmd.Group != "" {
@@ -404,13 +412,22 @@ func (ss *session) tailFollow(cmd Command) (string, bool) {
 // reloadWait runs a reload to its end, writing one line per worker
 // replaced and then the outcome. The client's next line waits until it
 // is done; a client that hangs up stops the waiting, not the reload.
-func (ss *session) reloadWait(group string) (string, bool) {
+func (ss *session) reloadWait(cmd Command) (string, bool) {
+	group := cmd.Group
+	wait, err := ss.srv.reloadWaiter(cmd)
+	if err != nil {
+		if !ss.write(errorPrefix + oneLine(err.Error()) + "\n") {
+			return "", false
+		}
+		line, err := ss.readLine(true) // the caller runs it next
+		return line, err == nil
+	}
 	return ss.follow(false, func(ctx context.Context) bool {
-		ss.log.Info("control: reload requested", "group", group, "wait", true)
+		ss.log.Info("control: reload requested", "group", group, "wait", true, "gateways", cmd.Gateways)
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		var failed atomic.Bool
-		res, err := ss.srv.Handler.ReloadWait(ctx, group, func(ev ReloadEvent) {
+		res, err := wait(ctx, group, func(ev ReloadEvent) {
 			if !ss.write(ev.String() + "\n") {
 				failed.Store(true)
 				cancel()

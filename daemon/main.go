@@ -43,7 +43,9 @@ commands:
   start [-d]      run the daemon; -d detaches once every worker serves
   stop            stop gracefully (drain, then SIGKILL after stop_timeout)
   restart [-d]    stop, then start
-  reload [GROUP]  smooth reload: replace workers one at a time (of GROUP only)
+  reload [--gateways] [GROUP]
+                  smooth reload: replace workers one at a time (of GROUP only;
+                  --gateways: gateways too, handing their clients over)
   status          print GLOBAL STATUS and PROCESS STATUS (exit 3 if not running)
   check           validate the config folder and exit
 
@@ -88,7 +90,7 @@ func run(args []string, code []Group) int {
 		return exitUsage
 	}
 	cmd, cmdArgs := rest[0], rest[1:]
-	detach := false
+	detach, gateways := false, false
 	switch cmd {
 	case "start", "restart":
 		sub := flag.NewFlagSet(cmd, flag.ContinueOnError)
@@ -98,10 +100,13 @@ func run(args []string, code []Group) int {
 			return exitUsage
 		}
 	case "reload":
-		if len(cmdArgs) > 1 {
-			fmt.Fprintf(os.Stderr, "usage: %s [-c DIR] reload [GROUP]\n", name)
+		sub := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		sub.BoolVar(&gateways, "gateways", false, "replace the gateways too, handing their clients over")
+		if err := sub.Parse(cmdArgs); err != nil || sub.NArg() > 1 {
+			fmt.Fprintf(os.Stderr, "usage: %s [-c DIR] reload [--gateways] [GROUP]\n", name)
 			return exitUsage
 		}
+		cmdArgs = sub.Args()
 	case "stop", "status", "check":
 		if len(cmdArgs) > 0 {
 			fmt.Fprintf(os.Stderr, "%s: %s takes no arguments\n", name, cmd)
@@ -137,7 +142,7 @@ func run(args []string, code []Group) int {
 		}
 		return cli.start(detach)
 	case "reload":
-		reload := ctlproto.Command{Name: ctlproto.CmdReload}
+		reload := ctlproto.Command{Name: ctlproto.CmdReload, Gateways: gateways}
 		if len(cmdArgs) == 1 {
 			reload.Group = cmdArgs[0]
 		}

@@ -39,10 +39,11 @@ Controls a running wm daemon over its control port.
 
 commands:
   status            print GLOBAL STATUS and PROCESS STATUS
-  reload [--wait] [GROUP]
+  reload [--wait] [--gateways] [GROUP]
                     smooth reload of every group, or of GROUP; --wait prints
                     each worker replaced and returns when all are, with how
-                    long it took
+                    long it took; --gateways replaces the gateways too
+                    (no_reload = 1), each handing its clients over
   kill PID          smoothly restart one worker
   stop              stop the daemon gracefully
   help              list the daemon's commands

@@ -384,10 +384,11 @@ func TestGatewayReloadLosesNothing(t *testing.T) {
 	}
 }
 
-// TestGatewayUpgrade replaces every gateway process twice (kill PID:
-// a safe restart), a text:// group and a websocket:// one, while 1,000
-// clients keep sending: each keeps its connection, its client ID and its
-// session, and loses nothing.
+// TestGatewayUpgrade replaces every gateway process twice, a text://
+// group and a websocket:// one, while 1,000 clients keep sending: first
+// each by kill PID (a safe restart), then all by reload --gateways. Each
+// client keeps its connection, its client ID and its session, and loses
+// nothing.
 func TestGatewayUpgrade(t *testing.T) {
 	const perGroup, window, rounds = 500, 4, 2
 	groups := gatewayGroups(t, 2, 2, "Counter", "")
@@ -401,7 +402,7 @@ func TestGatewayUpgrade(t *testing.T) {
 		clients = append(clients, dialWS(t, d.addr("WSGateway")))
 	}
 	load := startCounterLoad(t, clients, window)
-	for range rounds {
+	for range rounds - 1 {
 		for _, group := range []string{"Gateway", "WSGateway"} {
 			for _, pid := range d.pids(group) {
 				ctx, cancel := context.WithTimeout(context.Background(), replyTimeout)
@@ -417,6 +418,14 @@ func TestGatewayUpgrade(t *testing.T) {
 			}
 		}
 	}
+	before := append(d.pids("Gateway"), d.pids("WSGateway")...)
+	if out, code := d.wmd("reload", "--gateways"); code != 0 {
+		t.Fatalf("reload --gateways: %d %s", code, out)
+	}
+	eventually(t, 30*time.Second, "every gateway replaced by reload --gateways", func() bool {
+		now := append(d.pids("Gateway"), d.pids("WSGateway")...)
+		return len(now) == 4 && !slices.ContainsFunc(now, func(p int) bool { return slices.Contains(before, p) })
+	})
 	answered := load.finish(t)
 	t.Logf("%d lines answered across %d upgrades of every gateway", answered, rounds)
 	if answered < len(clients)*window*rounds {

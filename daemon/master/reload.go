@@ -16,6 +16,9 @@ import (
 type reloadScope struct {
 	all    bool
 	groups map[string]bool
+	// gateways replaces the gateway groups (Options.Peers) despite
+	// no_reload: reload --gateways.
+	gateways bool
 }
 
 func (s reloadScope) empty() bool { return !s.all && len(s.groups) == 0 }
@@ -39,13 +42,19 @@ func (s *reloadScope) add(group string) {
 // OnReload called instead. It returns at once. A reload asked for while
 // one runs is done right after it, together with any others asked for
 // meanwhile.
-func (m *Master) Reload(group string) error {
+func (m *Master) Reload(group string) error { return m.reload(group, false) }
+
+// ReloadGateways is Reload, except that gateway groups are replaced too,
+// each process handing its clients to its successor (reload --gateways).
+func (m *Master) ReloadGateways(group string) error { return m.reload(group, true) }
+
+func (m *Master) reload(group string, gateways bool) error {
 	if err := m.checkGroup(group); err != nil {
 		return err
 	}
 	m.reloadMu.Lock()
 	defer m.reloadMu.Unlock()
-	m.requestReloadLocked(group)
+	m.requestReloadLocked(group, gateways)
 	return nil
 }
 
@@ -68,8 +77,9 @@ func (m *Master) checkGroup(group string) error {
 
 // requestReloadLocked adds group to the next reload and makes sure one
 // runs. Call with reloadMu held.
-func (m *Master) requestReloadLocked(group string) {
+func (m *Master) requestReloadLocked(group string, gateways bool) {
 	m.reloadNext.add(group)
+	m.reloadNext.gateways = m.reloadNext.gateways || gateways
 	if !m.reloadRunning {
 		m.reloadRunning = true
 		go m.reloadLoop()
@@ -131,7 +141,7 @@ func (m *Master) reloadOnce(gen int, scope reloadScope) (ctlproto.ReloadResult, 
 		}
 		ps := m.groupProcs(g.Name, began)
 		plan = append(plan, todo{g, ps})
-		if !g.NoReload {
+		if m.replaces(scope, g) {
 			total += len(ps)
 		}
 	}
@@ -141,7 +151,7 @@ func (m *Master) reloadOnce(gen int, scope reloadScope) (ctlproto.ReloadResult, 
 		var group ctlproto.ReloadResult
 		groupBegan := time.Now()
 		for _, p := range t.ps {
-			if t.g.NoReload {
+			if !m.replaces(scope, t.g) {
 				p.ch.Send(ipc.Message{Type: ipc.Reload})
 				continue
 			}
@@ -170,6 +180,13 @@ func (m *Master) reloadOnce(gen int, scope reloadScope) (ctlproto.ReloadResult, 
 	m.log.Info("reload finished", "replaced", result.Replaced, "failed", result.Failed,
 		"took", result.Took.Round(time.Millisecond).String())
 	return result, byGroup
+}
+
+// replaces reports whether a reload of scope replaces g's workers, or
+// calls their OnReload (no_reload = 1).
+func (m *Master) replaces(scope reloadScope, g *config.Group) bool {
+	_, gateway := m.opts.Peers[g.Name]
+	return !g.NoReload || scope.gateways && gateway
 }
 
 // reloadWaiter is one ReloadWait call, waiting for generation gen.
@@ -208,6 +225,15 @@ func (m *Master) reloadProgress(gen int, all, own ctlproto.ReloadEvent) {
 // the one already asked for, and returns when it is over, calling
 // progress for each worker replaced.
 func (m *Master) ReloadWait(ctx context.Context, group string, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
+	return m.reloadWait(ctx, group, false, progress)
+}
+
+// ReloadGatewaysWait is ReloadWait for reload --gateways.
+func (m *Master) ReloadGatewaysWait(ctx context.Context, group string, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
+	return m.reloadWait(ctx, group, true, progress)
+}
+
+func (m *Master) reloadWait(ctx context.Context, group string, gateways bool, progress func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
 	if err := m.checkGroup(group); err != nil {
 		return ctlproto.ReloadResult{}, err
 	}
@@ -223,7 +249,7 @@ func (m *Master) ReloadWait(ctx context.Context, group string, progress func(ctl
 		done:   make(chan ctlproto.ReloadResult, 1),
 	}
 	m.reloadWaiters[w] = struct{}{}
-	m.requestReloadLocked(group)
+	m.requestReloadLocked(group, gateways)
 	m.reloadMu.Unlock()
 	for {
 		select {
