@@ -8,6 +8,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // prompt is how soon a withdrawn address must be gone: well under the
@@ -112,21 +115,39 @@ func TestEtcdAnnounceWatch(t *testing.T) {
 }
 
 // A gateway process that dies (SIGKILL: nothing withdrawn) is dropped
-// when its lease expires.
+// when its lease expires; a living one beside it stays.
 func TestEtcdDeadAnnouncerExpires(t *testing.T) {
 	e := startEtcd(t)
 	sets := watchT(t, openT(t, e.url()))
 	waitSet(t, sets, []string{}, prompt)
+	announceT(t, openT(t, e.url()), "10.0.0.4:7001")
+	waitSet(t, sets, []string{"10.0.0.4:7001"}, prompt)
 	proc := startAnnouncer(t, e.url(), "10.0.0.3:7001")
-	waitSet(t, sets, []string{"10.0.0.3:7001"}, prompt)
+	waitSet(t, sets, []string{"10.0.0.3:7001", "10.0.0.4:7001"}, prompt)
 
 	if err := syscall.Kill(proc.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
 	// etcd checks expiry every 500 ms; the rest is slack for a busy machine.
-	waitSet(t, sets, []string{}, leaseTTL*time.Second+2*time.Second)
+	waitSet(t, sets, []string{"10.0.0.4:7001"}, leaseTTL*time.Second+2*time.Second)
 	t.Logf("dead gateway dropped %v after the kill", time.Since(killed).Round(10*time.Millisecond))
+}
+
+// An announcement outlives its lease's TTL: the lease is kept alive.
+// Nothing changes for longer than a lease without keep-alives would last
+// (the TTL, etcd's 500 ms expiry check, and slack).
+func TestEtcdLeaseKeptAlive(t *testing.T) {
+	e := startEtcd(t)
+	sets := watchT(t, openT(t, e.url()))
+	waitSet(t, sets, []string{}, prompt)
+	announceT(t, openT(t, e.url()), "10.0.0.5:7001")
+	waitSet(t, sets, []string{"10.0.0.5:7001"}, prompt)
+	select {
+	case set := <-sets:
+		t.Fatalf("set changed to %v: the lease was not kept alive", set)
+	case <-time.After(leaseTTL*time.Second + 1500*time.Millisecond):
+	}
 }
 
 // etcd crashes and comes back, with its data or without: the gateways'
@@ -146,6 +167,11 @@ func TestEtcdRestart(t *testing.T) {
 			stopA := announceT(t, openT(t, e.url()), "10.0.0.1:7001")
 			waitSet(t, sets, []string{"10.0.0.1:7001"}, 5*time.Second)
 
+			// Give the watcher a history longer than a new etcd will
+			// have: a watch that resumed at its old revision would miss
+			// everything until the new etcd got that far.
+			churn(t, e, sets, []string{"10.0.0.1:7001"}, 25)
+
 			e.kill(t)
 			if tc.loseData {
 				if err := os.RemoveAll(e.data); err != nil {
@@ -164,6 +190,33 @@ func TestEtcdRestart(t *testing.T) {
 			stopA()
 			waitSet(t, sets, []string{"10.0.0.2:7001"}, prompt)
 		})
+	}
+}
+
+// churn puts and deletes a gateway key n times behind the registry's
+// back, waiting each time for the watcher to see it, so that its watch
+// has seen 2n more revisions. base is the set around the churn.
+func churn(t *testing.T, e *etcdServer, sets <-chan []string, base []string, n int) {
+	t.Helper()
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{e.client}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const extra = "10.0.0.99:7001"
+	key := DefaultPrefix + "/gateways/" + extra
+	with := slices.Sorted(slices.Values(append(slices.Clone(base), extra)))
+	for range n {
+		if _, err := c.Put(ctx, key, extra); err != nil {
+			t.Fatal(err)
+		}
+		waitSet(t, sets, with, prompt)
+		if _, err := c.Delete(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		waitSet(t, sets, base, prompt)
 	}
 }
 
