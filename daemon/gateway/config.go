@@ -11,6 +11,7 @@ import (
 
 	"github.com/wm-go/wm/daemon"
 	"github.com/wm-go/wm/daemon/config"
+	"github.com/wm-go/wm/daemon/gateway/registry"
 )
 
 // The conf.d keys of a Gateway group, besides the core ones.
@@ -109,6 +110,9 @@ func parseGatewayConfig(g *daemon.Group) (gatewayConfig, error) {
 			}
 			c.router = v
 		case "registry":
+			if err := registry.Check(v); err != nil {
+				return c, settingError(g, kv, "%v", err)
+			}
 			c.registry = v
 		}
 	}

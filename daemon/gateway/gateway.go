@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/wm-go/wm/daemon"
+	"github.com/wm-go/wm/daemon/gateway/registry"
 	"github.com/wm-go/wm/daemon/gateway/wire"
 	"github.com/wm-go/wm/daemon/timer"
 )
@@ -34,6 +36,8 @@ type Gateway struct {
 	waiting  []*client     // with events and no worker to take them
 	heartbit timer.ID
 	linkIDs  atomic.Uint32
+	registry registry.Registry  // nil: this host's config is the registry
+	unlisted context.CancelFunc // withdraws our address from the registry
 
 	// An upgrade (drain.go).
 	drain    *daemon.Drain
@@ -92,12 +96,25 @@ func newGateway(g *daemon.Group) (daemon.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("internal listen %s (lan_ip, start_port): %w", gw.self, err)
 	}
+	if cfg.registry != "" {
+		if gw.registry, err = registry.Open(cfg.registry, nil); err != nil {
+			gw.ln.Close()
+			return nil, err
+		}
+	}
 	return gw, nil
 }
 
 // OnStart serves business workers and starts the heartbeat.
 func (g *Gateway) OnStart() {
 	go g.acceptWorkers()
+	if g.registry != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		g.unlisted = cancel
+		if err := g.registry.Announce(ctx, g.self.String()); err != nil {
+			panic(fmt.Sprintf("gateway: announce %s: %v", g.self, err))
+		}
+	}
 	if g.cfg.pingInterval > 0 {
 		g.heartbit = timer.Add(g.cfg.pingInterval, g.heartbeat, true)
 	}
@@ -105,6 +122,10 @@ func (g *Gateway) OnStart() {
 
 // OnStop drops the workers' links; the clients are closed by the drain.
 func (g *Gateway) OnStop() {
+	if g.registry != nil {
+		g.unlisted()
+		g.registry.Close()
+	}
 	g.ln.Close()
 	for _, w := range g.allLinks {
 		w.close()

@@ -1,11 +1,6 @@
 package gateway
 
-import (
-	"fmt"
-	"strings"
-
-	"github.com/wm-go/wm/daemon"
-)
+import "github.com/wm-go/wm/daemon"
 
 func init() {
 	daemon.Register("Gateway", daemon.App{
@@ -20,17 +15,6 @@ func init() {
 		Check: func(g *daemon.Group) error { _, err := parseWorkerConfig(g); return err }})
 	RegisterEvents("Broadcast", func() Events { return Broadcast{} })
 	RegisterEvents("Echo", func() Events { return Echo{} })
-}
-
-// openSource is the registry a `registry =` value names.
-func openSource(url string, local []string) (gatewaySource, error) {
-	if url == "" {
-		return staticSource(local), nil
-	}
-	if strings.HasPrefix(url, "etcd://") {
-		return nil, fmt.Errorf("registry %s: etcd is not built in yet", url)
-	}
-	return nil, fmt.Errorf("registry %q: want etcd://host:port[,host:port...], or nothing for this host's gateways", url)
 }
 
 // Broadcast sends every message verbatim to every client of every

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wm-go/wm/daemon"
 	"github.com/wm-go/wm/daemon/config"
+	"github.com/wm-go/wm/daemon/gateway/registry"
 	"github.com/wm-go/wm/daemon/gateway/wire"
 )
 
@@ -26,7 +27,7 @@ import (
 type BusinessWorker struct {
 	name     string
 	events   Events
-	source   gatewaySource
+	source   registry.Registry
 	log      *slog.Logger
 	api      *API
 	ctx      context.Context
@@ -53,21 +54,6 @@ type gatewayLink struct {
 	addr netip.AddrPort
 }
 
-// A gatewaySource tells a worker where the gateways are: the registry.
-type gatewaySource interface {
-	Watch(ctx context.Context) (<-chan []string, error)
-}
-
-// staticSource is this host's gateways, as the config declares them.
-type staticSource []string
-
-func (s staticSource) Watch(ctx context.Context) (<-chan []string, error) {
-	ch := make(chan []string, 1)
-	ch <- slices.Clone(s)
-	go func() { <-ctx.Done(); close(ch) }()
-	return ch, nil
-}
-
 // joinWait is how long a starting worker waits to reach the gateways it
 // knows before it reports ready anyway.
 const defaultJoinWait = 3 * time.Second
@@ -87,7 +73,7 @@ func parseWorkerConfig(g *daemon.Group) (workerConfig, error) {
 			handler, line = strings.TrimSpace(kv.Value), kv.Line
 		case "registry":
 			c.registry = strings.TrimSpace(kv.Value)
-			if _, err := openSource(c.registry, nil); err != nil {
+			if err := registry.Check(c.registry); err != nil {
 				return c, settingError(g, kv, "%v", err)
 			}
 		}
@@ -110,7 +96,7 @@ func newBusinessWorker(g *daemon.Group) (daemon.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	source, err := openSource(cfg.registry, localGateways())
+	source, err := registry.Open(cfg.registry, localGateways())
 	if err != nil {
 		return nil, err
 	}
@@ -420,6 +406,7 @@ func (bw *BusinessWorker) OnStop() {
 		l.close()
 	}
 	bw.mu.Unlock()
+	bw.source.Close()
 	setCurrent(nil)
 }
 

@@ -72,6 +72,16 @@ func Open(url string, local []string) (Registry, error) {
 	return openEtcd(endpoints, prefix)
 }
 
+// Check reports whether url is a value Open accepts, without connecting
+// to anything: for `wmd check`.
+func Check(url string) error {
+	if url == "" {
+		return nil
+	}
+	_, _, err := parseEtcdURL(url)
+	return err
+}
+
 // parseEtcdURL splits "etcd://h1:2379,h2:2379/app" into its endpoints
 // and key prefix ("/app"; DefaultPrefix if the URL has no path).
 func parseEtcdURL(url string) (endpoints []string, prefix string, err error) {
