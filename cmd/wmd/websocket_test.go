@@ -31,9 +31,11 @@ type wsMessage struct {
 
 // TestWebSocketNode drives WebSocketEcho with Node's ws client (npm ws):
 // text, binary, fragments with a ping between them, an empty message,
-// server and client close codes, and the connections the server fails:
-// over max_recv_buffer_size (1009), invalid UTF-8 (1007), unmasked
-// (1002), each counted in packet_err.
+// server and client close codes, permessage-deflate (which ws offers by
+// default: a large message, whole and in fragments, crosses the wire
+// compressed both ways), and the connections the server fails: over
+// max_recv_buffer_size once inflated (1009), a zip bomb (1009), invalid
+// UTF-8 (1007), unmasked (1002), each counted in packet_err.
 func TestWebSocketNode(t *testing.T) {
 	node := needTool(t, "node")
 	modules := npmInstallWS(t)
@@ -47,16 +49,25 @@ func TestWebSocketNode(t *testing.T) {
 	if err != nil {
 		t.Fatalf("client.js: %v\n%s", err, stderr.String())
 	}
+	type wire struct {
+		Echoed         bool
+		Sent, Received int // bytes on the socket, frames included
+	}
 	var got struct {
 		Protocol, Welcome               string
 		Text, Binary, Fragmented, Empty wsMessage
 		Pong                            string
 		ServerClose, ClientClose        wsClose
-		TooBig, BadUTF8, Unmasked       wsClose
+		TooBig, BadUTF8, Unmasked, Bomb wsClose
+		Extensions                      string
+		BigLength                       int
+		Deflated, DeflatedFragments     wire
+		Small                           wire
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
+	t.Logf("client.js: %s", out)
 	check := func(what string, got, want any) {
 		t.Helper()
 		g, _ := json.Marshal(got)
@@ -77,13 +88,24 @@ func TestWebSocketNode(t *testing.T) {
 	check("too big", got.TooBig.Code, 1009)
 	check("bad utf-8", got.BadUTF8.Code, 1007)
 	check("unmasked", got.Unmasked.Code, 1002)
-	c := d.counters("WS")
-	if c.PacketErr != 3 {
-		t.Errorf("packet_err = %d, want 3 (1009, 1007, 1002)", c.PacketErr)
+	check("zip bomb", got.Bomb.Code, 1009)
+	check("extensions", got.Extensions, "permessage-deflate")
+	for name, w := range map[string]wire{"deflated": got.Deflated, "deflated fragments": got.DeflatedFragments} {
+		if !w.Echoed || w.Sent > got.BigLength/4 || w.Received > got.BigLength/4 {
+			t.Errorf("%s: %+v for a %d-byte message: want it echoed, compressed both ways", name, w, got.BigLength)
+		}
 	}
-	// Messages: hello, binary, fragmented, empty, /close.
-	if c.TotalRequest != 5 {
-		t.Errorf("total_request = %d, want 5 (control frames and fragments do not count)", c.TotalRequest)
+	if w := got.Small; !w.Echoed || w.Received != 2+len("small") {
+		t.Errorf("small: %+v, want it echoed uncompressed", w)
+	}
+	c := d.counters("WS")
+	if c.PacketErr != 4 {
+		t.Errorf("packet_err = %d, want 4 (1009 twice, 1007, 1002)", c.PacketErr)
+	}
+	// Messages: hello, binary, fragmented, empty, /close, and the three
+	// of the deflate connection.
+	if c.TotalRequest != 8 {
+		t.Errorf("total_request = %d, want 8 (control frames and fragments do not count)", c.TotalRequest)
 	}
 }
 
@@ -155,6 +177,8 @@ func TestWebSocketChromium(t *testing.T) {
 		Large                    int
 		ServerClose, ClientClose wsClose
 		TooBig                   wsClose
+		Extensions               string
+		Deflated                 []bool
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -169,6 +193,8 @@ func TestWebSocketChromium(t *testing.T) {
 		{"binary", got.Binary.Binary, true},
 		{"binary data", len(got.Binary.Data.([]any)), 4},
 		{"large", got.Large, 100000},
+		{"extensions", got.Extensions, "permessage-deflate;client_no_context_takeover"},
+		{"deflated echoes", got.Deflated, []bool{true, true, true}},
 		{"server close", got.ServerClose, wsClose{4002, "from server"}},
 		{"client close", got.ClientClose.Code, 4003},
 		{"too big", got.TooBig.Code, 1009},
