@@ -23,6 +23,7 @@ type fakePeer struct {
 func (p *fakePeer) WriteRaw(b []byte) { p.out.Write(b) }
 func (p *fakePeer) Close()            { p.closed = true }
 func (p *fakePeer) MaxRecv() int      { return p.maxRecv }
+func (p *fakePeer) Persistent() bool  { return true }
 
 // result is what feeding bytes to a conn the way the loop does produced.
 type result struct {
