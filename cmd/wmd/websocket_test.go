@@ -211,19 +211,24 @@ func TestWebSocketChromium(t *testing.T) {
 	}
 }
 
-// TestWebSocketKeys: websocket_origins and websocket_protocols in a
-// group's file: check reports a bad one at its line; a running group
-// refuses another origin with 403 (packet_err) and picks the listed
-// subprotocol.
+// TestWebSocketKeys: websocket_origins, websocket_protocols and
+// websocket_compression in a group's file: check reports a bad one at
+// its line; a running group refuses another origin with 403
+// (packet_err), picks the listed subprotocol, and declines deflate.
 func TestWebSocketKeys(t *testing.T) {
 	bad := newDaemon(t, "", map[string]string{"WS": "app = WebSocketEcho\nlisten = ws://127.0.0.1:{port}\nwebsocket_origins = https://a.example, a.example\n"})
 	out, code := bad.wmd("check")
 	if want := "conf.d/WS.conf:3: bad value \"https://a.example, a.example\" for websocket_origins: \"a.example\" is not an origin"; code == 0 || !strings.Contains(out, want) {
 		t.Errorf("check: exit %d, %q; want it to contain %q", code, out, want)
 	}
+	bad = newDaemon(t, "", map[string]string{"WS": "app = WebSocketEcho\nlisten = ws://127.0.0.1:{port}\nwebsocket_compression = maybe\n"})
+	out, code = bad.wmd("check")
+	if want := "conf.d/WS.conf:3: bad value \"maybe\" for websocket_compression: want 1 or 0"; code == 0 || !strings.Contains(out, want) {
+		t.Errorf("check: exit %d, %q; want it to contain %q", code, out, want)
+	}
 
 	d := newDaemon(t, "", map[string]string{"WS": "app = WebSocketEcho\nlisten = websocket://127.0.0.1:{port}\n" +
-		"websocket_origins = https://a.example\nwebsocket_protocols = p1, p2\n"})
+		"websocket_origins = https://a.example\nwebsocket_protocols = p1, p2\nwebsocket_compression = 0\n"})
 	d.start()
 	handshake := func(extra string) string {
 		t.Helper()
@@ -247,7 +252,8 @@ func TestWebSocketKeys(t *testing.T) {
 	}
 	defer c.Close()
 	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: https://A.example\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: echo, p2\r\n\r\n")
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: echo, p2\r\n"+
+		"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	br := bufio.NewReader(c)
 	var resp strings.Builder
@@ -263,6 +269,9 @@ func TestWebSocketKeys(t *testing.T) {
 	}
 	if got := resp.String(); !strings.HasPrefix(got, "HTTP/1.1 101 ") || !strings.Contains(got, "\r\nSec-WebSocket-Protocol: p2\r\n") {
 		t.Errorf("allowed origin: %q, want 101 with subprotocol p2 (the key replaces the app's echo)", got)
+	}
+	if got := resp.String(); strings.Contains(got, "Sec-WebSocket-Extensions") {
+		t.Errorf("websocket_compression = 0: %q accepts an extension", got)
 	}
 	if pe := d.counters("WS").PacketErr; pe != 1 {
 		t.Errorf("packet_err = %d, want 1 (the refused origin)", pe)
