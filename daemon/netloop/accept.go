@@ -27,12 +27,12 @@ func (l *Loop) accept(ln *listener) {
 // With EPOLLEXCLUSIVE the kernel wakes the first idle waiter in the
 // order they registered, so the worker that registered first took nearly
 // every connection arriving while all were idle (85 to 100 of 100 on 2
-// workers, TestAcceptSpreadsAcrossIdleLoops), and the worker holding most
-// keep-alive connections set everyone's latency (the HTTP p99 in
-// docs/benchmarks.md). Registering again puts it at the back of the
-// socket's wait queue (EPOLL_CTL_MOD cannot touch an EPOLLEXCLUSIVE
-// registration), so idle workers take turns. Readiness is re-checked on
-// registering: a connection arriving in between is not missed.
+// workers, TestAcceptSpreadsAcrossIdleLoops): long-lived connections
+// arriving over time piled up on one worker. Registering again puts it
+// at the back of the socket's wait queue (EPOLL_CTL_MOD cannot touch an
+// EPOLLEXCLUSIVE registration), so idle workers take turns. Readiness is
+// re-checked on registering: a connection arriving in between is not
+// missed.
 func (l *Loop) rotate(ln *listener) {
 	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, ln.FD, nil)
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(ln.FD)}
