@@ -149,6 +149,7 @@ func TestHandoffSoak(t *testing.T) {
 		{"text", "Echo", "text", lineClient},
 		{"http", "HelloHTTP", "http", httpClient},
 		{"websocket", "WebSocketEcho", "websocket", wsClient},
+		{"websocket-deflate", "WebSocketEcho", "websocket", wsDeflateClient},
 	} {
 		t.Run(tc.name+"/handoff", func(t *testing.T) {
 			requests, errors, first := soak(t, tc.app, tc.scheme, tc.client, "handoff", 20, 5)

@@ -65,6 +65,28 @@ func TestHTTPPlaintextKeepAlive(t *testing.T) {
 	}
 }
 
+// TestHTTPNotPersistent: a group with persistent_connection = 0 answers
+// each request with Connection: close and closes the connection after
+// it, so net/http's client opens one connection per request and never
+// finds one closed under it.
+func TestHTTPNotPersistent(t *testing.T) {
+	d := newDaemon(t, "", map[string]string{
+		"HelloHTTP": "app = HelloHTTP\nlisten = http://127.0.0.1:{port}\npersistent_connection = 0\n",
+	})
+	d.start()
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}, Timeout: replyTimeout}
+	defer client.CloseIdleConnections()
+	for i := range 10 {
+		resp, body := get(t, client, "http://"+d.addr("HelloHTTP")+"/plaintext")
+		if body != "Hello, World!" || !resp.Close {
+			t.Fatalf("request %d: %q, close %v %v: want Hello, World! with Connection: close", i, body, resp.Close, resp.Header)
+		}
+	}
+	if c := d.counters("HelloHTTP"); c.Accepted != 10 || c.TotalRequest != 10 {
+		t.Fatalf("accepted %d connections for %d requests, want 10 for 10", c.Accepted, c.TotalRequest)
+	}
+}
+
 func TestHTTPUploads(t *testing.T) {
 	d := httpDaemon(t)
 	base := "http://" + d.addr("EchoHTTP")

@@ -31,9 +31,11 @@ type wsMessage struct {
 
 // TestWebSocketNode drives WebSocketEcho with Node's ws client (npm ws):
 // text, binary, fragments with a ping between them, an empty message,
-// server and client close codes, and the connections the server fails:
-// over max_recv_buffer_size (1009), invalid UTF-8 (1007), unmasked
-// (1002), each counted in packet_err.
+// server and client close codes, permessage-deflate (which ws offers by
+// default: a large message, whole and in fragments, crosses the wire
+// compressed both ways), and the connections the server fails: over
+// max_recv_buffer_size once inflated (1009), a zip bomb (1009), invalid
+// UTF-8 (1007), unmasked (1002), each counted in packet_err.
 func TestWebSocketNode(t *testing.T) {
 	node := needTool(t, "node")
 	modules := npmInstallWS(t)
@@ -47,16 +49,25 @@ func TestWebSocketNode(t *testing.T) {
 	if err != nil {
 		t.Fatalf("client.js: %v\n%s", err, stderr.String())
 	}
+	type wire struct {
+		Echoed         bool
+		Sent, Received int // bytes on the socket, frames included
+	}
 	var got struct {
 		Protocol, Welcome               string
 		Text, Binary, Fragmented, Empty wsMessage
 		Pong                            string
 		ServerClose, ClientClose        wsClose
-		TooBig, BadUTF8, Unmasked       wsClose
+		TooBig, BadUTF8, Unmasked, Bomb wsClose
+		Extensions                      string
+		BigLength                       int
+		Deflated, DeflatedFragments     wire
+		Small                           wire
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
+	t.Logf("client.js: %s", out)
 	check := func(what string, got, want any) {
 		t.Helper()
 		g, _ := json.Marshal(got)
@@ -77,13 +88,24 @@ func TestWebSocketNode(t *testing.T) {
 	check("too big", got.TooBig.Code, 1009)
 	check("bad utf-8", got.BadUTF8.Code, 1007)
 	check("unmasked", got.Unmasked.Code, 1002)
-	c := d.counters("WS")
-	if c.PacketErr != 3 {
-		t.Errorf("packet_err = %d, want 3 (1009, 1007, 1002)", c.PacketErr)
+	check("zip bomb", got.Bomb.Code, 1009)
+	check("extensions", got.Extensions, "permessage-deflate")
+	for name, w := range map[string]wire{"deflated": got.Deflated, "deflated fragments": got.DeflatedFragments} {
+		if !w.Echoed || w.Sent > got.BigLength/4 || w.Received > got.BigLength/4 {
+			t.Errorf("%s: %+v for a %d-byte message: want it echoed, compressed both ways", name, w, got.BigLength)
+		}
 	}
-	// Messages: hello, binary, fragmented, empty, /close.
-	if c.TotalRequest != 5 {
-		t.Errorf("total_request = %d, want 5 (control frames and fragments do not count)", c.TotalRequest)
+	if w := got.Small; !w.Echoed || w.Received != 2+len("small") {
+		t.Errorf("small: %+v, want it echoed uncompressed", w)
+	}
+	c := d.counters("WS")
+	if c.PacketErr != 4 {
+		t.Errorf("packet_err = %d, want 4 (1009 twice, 1007, 1002)", c.PacketErr)
+	}
+	// Messages: hello, binary, fragmented, empty, /close, and the three
+	// of the deflate connection.
+	if c.TotalRequest != 8 {
+		t.Errorf("total_request = %d, want 8 (control frames and fragments do not count)", c.TotalRequest)
 	}
 }
 
@@ -155,6 +177,8 @@ func TestWebSocketChromium(t *testing.T) {
 		Large                    int
 		ServerClose, ClientClose wsClose
 		TooBig                   wsClose
+		Extensions               string
+		Deflated                 []bool
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -169,6 +193,8 @@ func TestWebSocketChromium(t *testing.T) {
 		{"binary", got.Binary.Binary, true},
 		{"binary data", len(got.Binary.Data.([]any)), 4},
 		{"large", got.Large, 100000},
+		{"extensions", got.Extensions, "permessage-deflate;client_no_context_takeover"},
+		{"deflated echoes", got.Deflated, []bool{true, true, true}},
 		{"server close", got.ServerClose, wsClose{4002, "from server"}},
 		{"client close", got.ClientClose.Code, 4003},
 		{"too big", got.TooBig.Code, 1009},
@@ -185,19 +211,24 @@ func TestWebSocketChromium(t *testing.T) {
 	}
 }
 
-// TestWebSocketKeys: websocket_origins and websocket_protocols in a
-// group's file: check reports a bad one at its line; a running group
-// refuses another origin with 403 (packet_err) and picks the listed
-// subprotocol.
+// TestWebSocketKeys: websocket_origins, websocket_protocols and
+// websocket_compression in a group's file: check reports a bad one at
+// its line; a running group refuses another origin with 403
+// (packet_err), picks the listed subprotocol, and declines deflate.
 func TestWebSocketKeys(t *testing.T) {
 	bad := newDaemon(t, "", map[string]string{"WS": "app = WebSocketEcho\nlisten = ws://127.0.0.1:{port}\nwebsocket_origins = https://a.example, a.example\n"})
 	out, code := bad.wmd("check")
 	if want := "conf.d/WS.conf:3: bad value \"https://a.example, a.example\" for websocket_origins: \"a.example\" is not an origin"; code == 0 || !strings.Contains(out, want) {
 		t.Errorf("check: exit %d, %q; want it to contain %q", code, out, want)
 	}
+	bad = newDaemon(t, "", map[string]string{"WS": "app = WebSocketEcho\nlisten = ws://127.0.0.1:{port}\nwebsocket_compression = maybe\n"})
+	out, code = bad.wmd("check")
+	if want := "conf.d/WS.conf:3: bad value \"maybe\" for websocket_compression: want 1 or 0"; code == 0 || !strings.Contains(out, want) {
+		t.Errorf("check: exit %d, %q; want it to contain %q", code, out, want)
+	}
 
 	d := newDaemon(t, "", map[string]string{"WS": "app = WebSocketEcho\nlisten = websocket://127.0.0.1:{port}\n" +
-		"websocket_origins = https://a.example\nwebsocket_protocols = p1, p2\n"})
+		"websocket_origins = https://a.example\nwebsocket_protocols = p1, p2\nwebsocket_compression = 0\n"})
 	d.start()
 	handshake := func(extra string) string {
 		t.Helper()
@@ -221,7 +252,8 @@ func TestWebSocketKeys(t *testing.T) {
 	}
 	defer c.Close()
 	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: https://A.example\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: echo, p2\r\n\r\n")
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: echo, p2\r\n"+
+		"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	br := bufio.NewReader(c)
 	var resp strings.Builder
@@ -237,6 +269,9 @@ func TestWebSocketKeys(t *testing.T) {
 	}
 	if got := resp.String(); !strings.HasPrefix(got, "HTTP/1.1 101 ") || !strings.Contains(got, "\r\nSec-WebSocket-Protocol: p2\r\n") {
 		t.Errorf("allowed origin: %q, want 101 with subprotocol p2 (the key replaces the app's echo)", got)
+	}
+	if got := resp.String(); strings.Contains(got, "Sec-WebSocket-Extensions") {
+		t.Errorf("websocket_compression = 0: %q accepts an extension", got)
 	}
 	if pe := d.counters("WS").PacketErr; pe != 1 {
 		t.Errorf("packet_err = %d, want 1 (the refused origin)", pe)

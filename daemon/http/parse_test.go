@@ -14,11 +14,13 @@ type fakePeer struct {
 	raw     strings.Builder
 	closed  bool
 	maxRecv int
+	oneShot bool // persistent_connection = 0
 }
 
 func (p *fakePeer) WriteRaw(b []byte) { p.raw.Write(b) }
 func (p *fakePeer) Close()            { p.closed = true }
 func (p *fakePeer) MaxRecv() int      { return p.maxRecv }
+func (p *fakePeer) Persistent() bool  { return !p.oneShot }
 
 // feed runs Input over data delivered in the given pieces, the way the
 // loop does (buffering what is not consumed), and returns the bodies of

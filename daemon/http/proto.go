@@ -214,7 +214,7 @@ func (c *conn) Decode(packet []byte) []byte {
 	if r.isHead() {
 		f |= flagHead
 	}
-	if !r.keepAlive {
+	if !r.keepAlive || c.peer != nil && !c.peer.Persistent() {
 		f |= flagClose
 	}
 	if r.minor == 0 {

@@ -283,3 +283,50 @@ func TestPanicInHandlerAnswers500(t *testing.T) {
 		t.Errorf("the loop does not serve after a panic: %d", resp.StatusCode)
 	}
 }
+
+// TestNotPersistent: with persistent_connection = 0, each response says
+// Connection: close and the connection closes after it, for the fast
+// path's ResponseWriter and for a plain app's Send alike.
+func TestNotPersistent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    func(c *netloop.Conn, msg []byte)
+	}{
+		{"ResponseWriter", HandlerFunc(echoPath).OnMessage},
+		{"Send", func(c *netloop.Conn, msg []byte) { c.Send([]byte("sent")) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, addr := netlooptest.Serve(t, netloop.Options{Handler: loopHandler{tc.h}},
+				netloop.Listener{Protocol: &Protocol{}, Persistent: false})
+			client := &http.Client{Transport: &http.Transport{}}
+			defer client.CloseIdleConnections()
+			for i := range 3 {
+				resp, err := client.Get(fmt.Sprintf("http://%s/n%d", addr, i))
+				if err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !resp.Close || resp.StatusCode != 200 {
+					t.Fatalf("request %d: status %d, close %v, header %v: want 200 with Connection: close", i, resp.StatusCode, resp.Close, resp.Header)
+				}
+			}
+			if n := l.Stats().Accepted.Load(); n != 3 {
+				t.Errorf("%d connections accepted for 3 requests, want 3", n)
+			}
+			// The server closes its end: a raw client reads the
+			// response, then the end of the stream.
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			all, err := io.ReadAll(c)
+			if err != nil || !strings.Contains(string(all), "\r\nConnection: close\r\n") {
+				t.Errorf("read %q, %v: want a response with Connection: close, then EOF", all, err)
+			}
+		})
+	}
+}

@@ -42,6 +42,7 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 	// a stream listener whose group hands them over.
 	_, listens := m.listeners[g.Name]
 	handoffCh, handoffChild := -1, -1
+	started := false // the proc owns handoffCh
 	if listens && g.Network == "tcp" && g.ReloadConnections == config.ReloadHandoff {
 		hp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
@@ -51,6 +52,11 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 		}
 		handoffCh, handoffChild = hp[0], hp[1]
 		defer unix.Close(handoffChild)
+		defer func() {
+			if !started {
+				unix.Close(handoffCh)
+			}
+		}()
 	}
 	stdout := m.devnull
 	if m.cfg.Global.Debug && !g.NoDebug && m.opts.Terminal != nil {
@@ -118,6 +124,7 @@ func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
 		handoff: handoffCh,
 		state:   ctlproto.StateStarting,
 	}
+	started = true
 	m.mu.Lock()
 	m.procs[p.pid] = p
 	m.mu.Unlock()

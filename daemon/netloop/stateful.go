@@ -24,6 +24,10 @@ func (c *Conn) WriteRaw(b []byte) {
 // MaxRecv is the connection's max_recv_buffer_size in bytes, 0 for none.
 func (c *Conn) MaxRecv() int { return c.group.MaxRecv }
 
+// Persistent is the connection's persistent_connection: false closes it
+// after its first reply.
+func (c *Conn) Persistent() bool { return c.group.Persistent }
+
 // Protocol is the protocol framing the connection: its own instance when
 // the listener's protocol is protocol.Stateful, else the listener's. An
 // app built for one protocol reaches its per-connection state this way.

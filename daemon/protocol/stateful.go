@@ -32,6 +32,10 @@ type Peer interface {
 	// that a protocol can refuse an oversized packet in its own words
 	// (HTTP's 413) before the loop closes the connection without a reply.
 	MaxRecv() int
+	// Persistent is false when the connection closes after its first
+	// reply (persistent_connection = 0), so that a protocol can say so
+	// in the reply (HTTP's Connection: close).
+	Persistent() bool
 }
 
 // Deadliner is implemented by a per-connection protocol that bounds how

@@ -50,3 +50,25 @@ func BenchmarkEcho(b *testing.B) {
 		s.Finish()
 	}
 }
+
+// BenchmarkDeflateEcho is BenchmarkEcho with permessage-deflate: a
+// compressed 2 KiB text message in, inflated, and a reply compressed.
+func BenchmarkDeflateEcho(b *testing.B) {
+	s, _ := openWith(b, &Server{}, 0, true)
+	msg := []byte(longText[:2048])
+	frame := rawFrame(true, 4, ws.OpText, true, compress(msg))
+	buf := make([]byte, len(frame))
+	out := make([]byte, 0, 4096)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(buf, frame)
+		n, err := s.Input(buf)
+		if err != nil || n != len(buf) {
+			b.Fatal(n, err)
+		}
+		got, _ := s.DecodeMessage(buf)
+		out = s.Encode(out[:0], got)
+		s.Finish()
+	}
+}

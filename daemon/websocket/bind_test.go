@@ -15,6 +15,7 @@ func TestBind(t *testing.T) {
 		origins   []string
 		protocols []string
 		badLine   int // a SettingError at this line; 0: no error
+		noDeflate bool
 	}{
 		{name: "none keeps the code's lists", origins: []string{"https://code.example"}, protocols: []string{"code"}},
 		{
@@ -26,6 +27,9 @@ func TestBind(t *testing.T) {
 		{name: "origin with a path", settings: []protocol.Setting{{Key: keyOrigins, Value: "https://a.example/x", Line: 6}}, badLine: 6},
 		{name: "protocol with a space", settings: []protocol.Setting{{Key: keyProtocols, Value: "a b", Line: 7}}, badLine: 7},
 		{name: "protocol with a slash", settings: []protocol.Setting{{Key: keyProtocols, Value: "a/b", Line: 8}}, badLine: 8},
+		{name: "compression off", settings: []protocol.Setting{{Key: keyCompression, Value: "0", Line: 9}}, origins: []string{"https://code.example"}, protocols: []string{"code"}, noDeflate: true},
+		{name: "compression on", settings: []protocol.Setting{{Key: keyCompression, Value: "On", Line: 9}}, origins: []string{"https://code.example"}, protocols: []string{"code"}},
+		{name: "compression bad", settings: []protocol.Setting{{Key: keyCompression, Value: "deflate", Line: 10}}, badLine: 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,8 +45,8 @@ func TestBind(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := p.(*Server)
-			if !slices.Equal(s.Origins, tt.origins) || !slices.Equal(s.Protocols, tt.protocols) {
-				t.Errorf("origins %q protocols %q, want %q %q", s.Origins, s.Protocols, tt.origins, tt.protocols)
+			if !slices.Equal(s.Origins, tt.origins) || !slices.Equal(s.Protocols, tt.protocols) || s.DisableCompression != tt.noDeflate {
+				t.Errorf("origins %q protocols %q no compression %v, want %q %q %v", s.Origins, s.Protocols, s.DisableCompression, tt.origins, tt.protocols, tt.noDeflate)
 			}
 		})
 	}

@@ -9,8 +9,9 @@ import (
 var _ protocol.Carrier = (*conn)(nil)
 
 // carriedFlags are the flags that outlive a message: the handshake is
-// done, and which type Conn.Send sends.
-const carriedFlags = flagOpen | flagSendBinary
+// done, which type Conn.Send sends, and whether permessage-deflate was
+// negotiated (an adopted connection keeps compressing).
+const carriedFlags = flagOpen | flagSendBinary | flagDeflate
 
 // AtBoundary reports whether the connection is between messages after
 // its handshake: no fragment gathered, no frame being skipped, no close

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 	"github.com/wm-go/wm/daemon/netloop"
 	"github.com/wm-go/wm/daemon/protocol"
 )
@@ -19,6 +20,7 @@ const (
 	flagCloseSent              // a close frame was sent: nothing more is
 	flagSendBinary             // Conn.Send sends binary messages
 	flagFailed                 // the client broke the protocol: discard until its close
+	flagDeflate                // permessage-deflate was negotiated (deflate.go)
 )
 
 // closeWait is how long a server-initiated close waits for the client's
@@ -38,8 +40,12 @@ type conn struct {
 	msg        []byte
 	deliver    bool
 	lastBinary bool
+	// pooled: frag is an inflated message in a buffer of the pool.
+	pooled bool
+	// fragDeflate: the message being gathered in frag is compressed.
+	fragDeflate bool
 
-	frag   []byte    // the fragments of a message so far
+	frag   []byte    // the fragments of a message so far, or the inflated message
 	fragOp ws.OpCode // the first fragment's opcode; 0 when none
 
 	skip int64  // after a failure: bytes of the frame being discarded
@@ -60,7 +66,8 @@ func (s *conn) fail(buf []byte, code StatusCode, why string) (int, error) {
 		s.peer.WriteRaw(closeFrame(code, why))
 		time.AfterFunc(closeWait, s.peer.Close)
 	}
-	s.frag, s.fragOp = nil, 0
+	s.dropFrag()
+	s.fragOp = 0
 	s.why = fmt.Sprintf("websocket: %s (close %d)", why, code)
 	return s.discard(buf)
 }
@@ -93,9 +100,10 @@ func (s *conn) discard(buf []byte) (int, error) {
 func (s *conn) Input(buf []byte) (int, error) {
 	s.msg, s.deliver = nil, false
 	if s.fragOp == 0 {
-		s.frag = nil // a message OnMessage panicked on, not Finished
+		s.dropFrag() // a message OnMessage panicked on, not Finished
 	}
-	switch f := s.flags.Load(); {
+	f := s.flags.Load()
+	switch {
 	case f&flagOpen == 0:
 		return s.inputHandshake(buf)
 	case f&flagFailed != 0:
@@ -111,6 +119,13 @@ func (s *conn) Input(buf []byte) (int, error) {
 	}
 	if h.Length < 0 {
 		return s.fail(buf, StatusProtocolError, "frame length with the most significant bit set")
+	}
+	compressed := false
+	if f&flagDeflate != 0 {
+		var err error
+		if h, compressed, err = wsflate.UnsetBit(h); err != nil {
+			return s.fail(buf, StatusProtocolError, err.Error())
+		}
 	}
 	if err := ws.CheckHeader(h, state); err != nil {
 		return s.fail(buf, StatusProtocolError, err.Error())
@@ -143,18 +158,33 @@ func (s *conn) Input(buf []byte) (int, error) {
 		op := h.OpCode
 		msg := payload
 		if op == ws.OpContinuation {
-			op = s.fragOp
+			op, compressed = s.fragOp, s.fragDeflate
 			s.frag = append(s.frag, payload...)
 			msg = s.frag
 		}
 		if !h.Fin {
 			if s.fragOp == 0 {
-				s.fragOp = op
+				s.fragOp, s.fragDeflate = op, compressed
 				s.frag = append(make([]byte, 0, max(2*len(payload), 512)), payload...)
 			}
 			break
 		}
 		s.fragOp = 0
+		if compressed {
+			limit := s.peer.MaxRecv()
+			if limit <= 0 {
+				limit = maxFrame
+			}
+			inflated, err := inflate(msg, limit)
+			switch {
+			case err == errInflatedTooBig:
+				return s.fail(buf, StatusMessageTooBig, fmt.Sprintf("message inflates over max_recv_buffer_size %d", limit))
+			case err != nil:
+				return s.fail(buf, StatusInvalidPayload, "message "+err.Error())
+			}
+			s.dropFrag()
+			s.frag, s.pooled, msg = inflated, true, inflated
+		}
 		if op == ws.OpText && !utf8.Valid(msg) {
 			return s.fail(buf, StatusInvalidPayload, "text message is not UTF-8")
 		}
@@ -200,7 +230,7 @@ func (s *conn) inputHandshake(buf []byte) (int, error) {
 		}
 		return 0, nil
 	}
-	resp, err := s.srv.upgrade(s.nc, buf[:end])
+	resp, deflate, err := s.srv.upgrade(s.nc, buf[:end])
 	if len(resp) == 0 {
 		// gobwas answers nothing to a request line it cannot parse.
 		resp = []byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
@@ -212,20 +242,34 @@ func (s *conn) inputHandshake(buf []byte) (int, error) {
 		s.mu.Unlock()
 		return 0, fmt.Errorf("websocket: handshake refused: %v: %w", err, protocol.ErrMalformed)
 	}
-	// Frames sent before now were held back; those sent from now on go
-	// straight out behind them.
-	// (WriteRaw takes the Conn's lock, which Encode holds when it takes
-	// s.mu: write after unlocking. A Send from another goroutine in this
-	// instant may overtake the held-back frames.)
-	s.mu.Lock()
-	early := s.early
-	s.early = nil
-	s.flags.Or(flagOpen)
-	s.mu.Unlock()
-	if len(early) > 0 {
+	if deflate {
+		s.flags.Or(flagDeflate)
+	}
+	s.open()
+	return end, nil
+}
+
+// open writes the frames held back before the handshake, behind the 101,
+// and lets later ones go straight out, keeping the order of the Sends
+// even from other goroutines. WriteRaw takes the Conn's lock, which
+// Encode holds when it takes s.mu, so it cannot be called under s.mu:
+// frames held back are written in batches, and the connection opens
+// only once no frame is left held back. A Send racing with a batch being
+// written is held back in turn and goes out in the next batch.
+func (s *conn) open() {
+	for {
+		s.mu.Lock()
+		early := s.early
+		s.early = nil
+		if len(early) == 0 {
+			s.flags.Or(flagOpen)
+		}
+		s.mu.Unlock()
+		if len(early) == 0 {
+			return
+		}
 		s.peer.WriteRaw(early)
 	}
-	return end, nil
 }
 
 func indexBlankLine(buf []byte) int {
@@ -251,8 +295,18 @@ func (s *conn) DecodeMessage([]byte) ([]byte, bool) {
 // Finish drops the reassembled message once OnMessage is done with it.
 func (s *conn) Finish() {
 	if s.fragOp == 0 {
-		s.frag = nil
+		s.dropFrag()
 	}
+}
+
+// dropFrag lets go of frag, giving an inflated message's buffer back to
+// the pool.
+func (s *conn) dropFrag() {
+	if s.pooled {
+		releaseBuffer(s.frag)
+		s.pooled = false
+	}
+	s.frag = nil
 }
 
 // Encode frames msg as one text message, or binary after SetBinary.
@@ -281,6 +335,11 @@ func (s *conn) frame(dst []byte, op ws.OpCode, msg []byte) ([]byte, bool) {
 		if s.flags.Load()&flagOpen == 0 {
 			s.early = appendFrame(s.early, op, msg)
 			return dst, false
+		}
+	}
+	if f&flagDeflate != 0 && len(msg) >= compressThreshold {
+		if frame, ok := appendCompressed(dst, byte(op), msg); ok {
+			return frame, true
 		}
 	}
 	return appendFrame(dst, op, msg), true

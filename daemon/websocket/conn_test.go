@@ -23,6 +23,7 @@ type fakePeer struct {
 func (p *fakePeer) WriteRaw(b []byte) { p.out.Write(b) }
 func (p *fakePeer) Close()            { p.closed = true }
 func (p *fakePeer) MaxRecv() int      { return p.maxRecv }
+func (p *fakePeer) Persistent() bool  { return true }
 
 // result is what feeding bytes to a conn the way the loop does produced.
 type result struct {
@@ -111,12 +112,25 @@ func closePayload(code uint16, reason string) string {
 }
 
 // open is a conn past its handshake.
-func open(t *testing.T, srv *Server, maxRecv int) (*conn, *fakePeer) {
+func open(t testing.TB, srv *Server, maxRecv int) (*conn, *fakePeer) {
+	return openWith(t, srv, maxRecv, false)
+}
+
+// openWith is a conn past its handshake, with permessage-deflate
+// negotiated when deflate is set.
+func openWith(t testing.TB, srv *Server, maxRecv int, deflate bool) (*conn, *fakePeer) {
 	t.Helper()
 	p := &fakePeer{maxRecv: maxRecv}
 	s := srv.NewConn(p).(*conn)
-	if r := feed(s, []byte(upgradeRequest("")), 0); r.err != nil {
+	extra := ""
+	if deflate {
+		extra = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+	}
+	if r := feed(s, []byte(upgradeRequest(extra)), 0); r.err != nil {
 		t.Fatalf("handshake: %v", r.err)
+	}
+	if got := s.flags.Load()&flagDeflate != 0; got != deflate {
+		t.Fatalf("deflate negotiated %v, want %v: %q", got, deflate, p.out.String())
 	}
 	p.out.Reset()
 	return s, p
@@ -130,6 +144,7 @@ func TestFrames(t *testing.T) {
 		name      string
 		in        []byte
 		maxRecv   int
+		deflate   bool // permessage-deflate negotiated
 		msgs      []string
 		out       []byte // what the server writes
 		closeCode int    // a failure's close code; 0: no failure
@@ -187,11 +202,37 @@ func TestFrames(t *testing.T) {
 		},
 		{name: "length with the top bit set", in: []byte{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}, closeCode: 1002, lost: true},
 		{name: "data after a failure is discarded", in: cat(clientFrame(true, ws.OpText, invalidUTF8), clientFrame(true, ws.OpText, "late")), closeCode: 1007},
+
+		// permessage-deflate (deflate_test.go builds the frames).
+		{name: "deflate: text", deflate: true, in: compressedFrame(true, ws.OpText, longText), msgs: []string{"t:" + longText}},
+		{name: "deflate: binary", deflate: true, in: compressedFrame(true, ws.OpBinary, "\x00\x01\x00\x01\x00\x01"), msgs: []string{"b:\x00\x01\x00\x01\x00\x01"}},
+		{name: "deflate: empty", deflate: true, in: compressedFrame(true, ws.OpText, ""), msgs: []string{"t:"}},
+		{name: "deflate: uncompressed still accepted", deflate: true, in: clientFrame(true, ws.OpText, "plain"), msgs: []string{"t:plain"}},
+		{
+			name: "deflate: fragments with a ping between", deflate: true,
+			in:   compressedFragments(ws.OpText, longText, 3, clientFrame(true, ws.OpPing, "p")),
+			msgs: []string{"t:" + longText}, out: appendFrame(nil, ws.OpPong, []byte("p")),
+		},
+		{
+			name: "deflate: compressed then plain", deflate: true,
+			in:   cat(compressedFrame(true, ws.OpText, "one"), clientFrame(true, ws.OpText, "two"), compressedFrame(true, ws.OpText, "three")),
+			msgs: []string{"t:one", "t:two", "t:three"},
+		},
+		{name: "deflate: inflated to the limit", deflate: true, maxRecv: 4096, in: compressedFrame(true, ws.OpBinary, strings.Repeat("z", 4096)), msgs: []string{"b:" + strings.Repeat("z", 4096)}},
+		{name: "deflate: inflated over the limit", deflate: true, maxRecv: 4096, in: compressedFrame(true, ws.OpBinary, strings.Repeat("z", 4097)), closeCode: 1009},
+		{name: "deflate: bomb", deflate: true, maxRecv: 64 << 10, in: compressedFrame(true, ws.OpBinary, string(make([]byte, 8<<20))), closeCode: 1009},
+		{name: "deflate: fragmented bomb", deflate: true, maxRecv: 64 << 10, in: compressedFragments(ws.OpBinary, string(make([]byte, 8<<20)), 2, nil), closeCode: 1009},
+		{name: "deflate: bad data", deflate: true, in: rawFrame(true, 4, ws.OpText, true, []byte{0xff, 0xff, 0xff}), closeCode: 1007},
+		{name: "deflate: text not UTF-8", deflate: true, in: compressedFrame(true, ws.OpText, invalidUTF8), closeCode: 1007},
+		{name: "deflate: RSV1 on a continuation", deflate: true, in: cat(compressedFrame(false, ws.OpText, "a"), rawFrame(true, 4, ws.OpContinuation, true, []byte("b"))), closeCode: 1002},
+		{name: "deflate: RSV1 on a ping", deflate: true, in: rawFrame(true, 4, ws.OpPing, true, []byte("p")), closeCode: 1002},
+		{name: "deflate: RSV2", deflate: true, in: rawFrame(true, 2, ws.OpText, true, []byte("hi")), closeCode: 1002},
+		{name: "RSV1 without deflate", in: compressedFrame(true, ws.OpText, "hi"), closeCode: 1002},
 	}
 	for _, tt := range tests {
 		for _, step := range []int{0, 1} {
 			t.Run(fmt.Sprintf("%s/step%d", tt.name, step), func(t *testing.T) {
-				s, p := open(t, &Server{}, tt.maxRecv)
+				s, p := openWith(t, &Server{}, tt.maxRecv, tt.deflate)
 				in := tt.in
 				if tt.closeCode != 0 {
 					// The client's close frame ends the discarding that
@@ -256,7 +297,8 @@ func TestHandshake(t *testing.T) {
 		{name: "no origin with a list", srv: Server{Origins: []string{"https://a.example"}}, req: upgradeRequest(""), status: "101"},
 		{name: "subprotocol", srv: Server{Protocols: []string{"b", "c"}}, req: upgradeRequest("Sec-WebSocket-Protocol: a, c\r\n"), status: "101", header: "Sec-WebSocket-Protocol: c"},
 		{name: "no common subprotocol", srv: Server{Protocols: []string{"z"}}, req: upgradeRequest("Sec-WebSocket-Protocol: a\r\n"), status: "101"},
-		{name: "extensions declined", req: upgradeRequest("Sec-WebSocket-Extensions: permessage-deflate\r\n"), status: "101"},
+		{name: "extensions declined", srv: Server{DisableCompression: true}, req: upgradeRequest("Sec-WebSocket-Extensions: permessage-deflate\r\n"), status: "101"},
+		{name: "unknown extension declined", req: upgradeRequest("Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n"), status: "101"},
 		{name: "garbage", req: "\x16\x03\x01\x00\x00\r\n\r\n", status: "400"},
 	}
 	for _, tt := range tests {

@@ -55,8 +55,14 @@ func parseHeader(buf []byte) (h ws.Header, size int, ok bool) {
 // appendFrame appends an unmasked, final frame of op carrying payload:
 // what a server sends.
 func appendFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
+	return appendFrameByte(dst, 0x80|byte(op), payload)
+}
+
+// appendFrameByte appends an unmasked frame whose first header byte
+// (FIN, RSV bits, opcode) is first.
+func appendFrameByte(dst []byte, first byte, payload []byte) []byte {
 	n := len(payload)
-	dst = append(dst, 0x80|byte(op))
+	dst = append(dst, first)
 	switch {
 	case n <= 125:
 		dst = append(dst, byte(n))

@@ -8,7 +8,8 @@ import (
 )
 
 // FuzzConn feeds arbitrary bytes, in two reads split anywhere, to a
-// connection, before its handshake (handshake true) or after: Input must
+// connection, before its handshake (handshake true, which may negotiate
+// permessage-deflate) or after: Input must
 // not panic, must make progress, and every message delivered must be
 // within max_recv_buffer_size and, for text, UTF-8.
 //
@@ -19,6 +20,9 @@ func FuzzConn(f *testing.F) {
 	f.Add(clientFrame(true, ws.OpClose, closePayload(1000, "x")), 1, false)
 	f.Add(clientFrame(true, ws.OpBinary, string(make([]byte, 200))), 7, false)
 	f.Add([]byte{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0}, 5, false)
+	deflate := []byte(upgradeRequest("Sec-WebSocket-Extensions: permessage-deflate\r\n"))
+	f.Add(cat(deflate, compressedFrame(true, ws.OpText, "hello hello hello")), 40, true)
+	f.Add(cat(deflate, compressedFragments(ws.OpBinary, string(make([]byte, 1000)), 2, clientFrame(true, ws.OpPing, ""))), 200, true)
 	const maxRecv = 128
 	f.Fuzz(func(t *testing.T, data []byte, split int, handshake bool) {
 		p := &fakePeer{maxRecv: maxRecv}

@@ -49,10 +49,11 @@ type rw struct {
 func (w *rw) Write(p []byte) (int, error) { w.out = append(w.out, p...); return len(p), nil }
 
 // upgrade checks the request in block (ending in the blank line) and
-// returns the response to write; err is non-nil when the response is a
-// refusal.
-func (s *Server) upgrade(c *netloop.Conn, block []byte) (resp []byte, err error) {
+// returns the response to write and whether it accepted permessage-deflate;
+// err is non-nil when the response is a refusal.
+func (s *Server) upgrade(c *netloop.Conn, block []byte) (resp []byte, deflate bool, err error) {
 	r := &Request{Header: http.Header{}}
+	var deflater negotiator
 	u := ws.Upgrader{
 		OnRequest: func(uri []byte) error {
 			r.URI = string(uri)
@@ -100,9 +101,12 @@ func (s *Server) upgrade(c *netloop.Conn, block []byte) (resp []byte, err error)
 			return ws.HandshakeHeaderString("Sec-WebSocket-Protocol: " + r.Subprotocol + "\r\n"), nil
 		},
 	}
+	if !s.DisableCompression {
+		u.Negotiate = deflater.negotiate
+	}
 	conn := &rw{Reader: bytes.NewReader(block)}
 	_, err = u.Upgrade(conn)
-	return conn.out, err
+	return conn.out, deflater.accepted, err
 }
 
 // originAllowed reports whether origin is one of Server.Origins (all are

@@ -48,20 +48,27 @@ type Server struct {
 	// Protocols are the subprotocols the server speaks, in its order of
 	// preference; the first the client offers is accepted.
 	Protocols []string
+	// DisableCompression declines permessage-deflate (RFC 7692), which is
+	// otherwise accepted when the client offers it: messages of 1 KiB or
+	// more then go compressed, and compressed messages from the client
+	// are inflated before OnMessage.
+	DisableCompression bool
 
 	hook ConnectHook
 }
 
 // The conf.d keys of a websocket:// group.
 const (
-	keyOrigins   = "websocket_origins"
-	keyProtocols = "websocket_protocols"
+	keyOrigins     = "websocket_origins"
+	keyProtocols   = "websocket_protocols"
+	keyCompression = "websocket_compression"
 )
 
 // Keys are the group keys Bind reads: websocket_origins and
 // websocket_protocols, comma-separated lists that replace Origins and
-// Protocols.
-func (Server) Keys() []string { return []string{keyOrigins, keyProtocols} }
+// Protocols, and websocket_compression, a bool (default 1) whose 0 sets
+// DisableCompression.
+func (Server) Keys() []string { return []string{keyOrigins, keyProtocols, keyCompression} }
 
 // Bind returns s with the group's settings, calling app's
 // OnWebSocketConnect if it has one.
@@ -89,9 +96,26 @@ func (s Server) Bind(app any, settings []protocol.Setting) (protocol.Protocol, e
 				}
 			}
 			s.Protocols = list
+		case keyCompression:
+			on, ok := parseBool(kv.Value)
+			if !ok {
+				return nil, &protocol.SettingError{Setting: kv, Msg: "want 1 or 0 (or true/false, on/off, yes/no)"}
+			}
+			s.DisableCompression = !on
 		}
 	}
 	return &s, nil
+}
+
+// parseBool reads a bool as the config's own keys do.
+func parseBool(v string) (on, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "on", "yes":
+		return true, true
+	case "0", "false", "off", "no":
+		return false, true
+	}
+	return false, false
 }
 
 // isToken reports whether p is an HTTP token (RFC 9110 5.6.2).

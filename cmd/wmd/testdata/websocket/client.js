@@ -60,5 +60,32 @@ function open(path = '/') {
   ws._socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69])); // unmasked
   out.unmasked = await ws.closed;
 
+  // permessage-deflate, which ws offers by default: a compressible
+  // message goes compressed both ways (the wire carries a fraction of
+  // it), one in fragments too; a small message goes as it is.
+  ws = await open();
+  await ws.next();
+  out.extensions = ws.extensions;
+  const big = JSON.stringify(Array.from({ length: 800 }, (_, i) => ({ id: i, name: 'user' + i, online: i % 3 === 0 })));
+  const wire = async (want, send) => {
+    const [w, r] = [ws._socket.bytesWritten, ws._socket.bytesRead];
+    send();
+    const m = await ws.next();
+    return { echoed: m.data === want, sent: ws._socket.bytesWritten - w, received: ws._socket.bytesRead - r };
+  };
+  out.bigLength = big.length;
+  out.deflated = await wire(big, () => ws.send(big));
+  out.deflatedFragments = await wire(big, () => { ws.send(big.slice(0, 20000), { fin: false }); ws.send(big.slice(20000), { fin: true }); });
+  out.small = await wire('small', () => ws.send('small'));
+  ws.close(1000);
+  await ws.closed;
+
+  // A zip bomb: 20 MiB of zeros deflate to some 20 KiB, under
+  // max_recv_buffer_size; inflated, they are refused with 1009.
+  ws = await open();
+  await ws.next();
+  ws.send(Buffer.alloc(20 << 20));
+  out.bomb = await ws.closed;
+
   console.log(JSON.stringify(out));
 })().catch(e => { console.error(e); process.exit(1); });
