@@ -109,11 +109,11 @@ func dialAll(r *run, n int) ([]net.Conn, error) {
 // bcast is one run: the receivers, and the sender's connection with its
 // own receiver.
 type bcast struct {
-	r    *run
-	cfg  Config
-	recv []*receiver // the receivers, then the sender's own connection
-	self *selfReport
-	fan  *fanout
+	r       *run
+	cfg     Config
+	recv    []*receiver // the receivers, then the sender's own connection
+	self    *selfReport
+	fan     *fanout
 	hist    Histogram // the receivers' latencies in fan-out mode, else merged at the end
 	mu      sync.Mutex
 	fanLast Histogram // fan-out: how long the last receiver of each line waited
