@@ -210,6 +210,13 @@ func TestBcastCountsFaults(t *testing.T) {
 			func(r *BcastResult) bool { return r.Lost == 1 && r.Deliveries == r.Sent*receivers-1 }},
 		{"everyone misses a line", at10(drop, false), Config{Duration: 200 * time.Millisecond},
 			func(r *BcastResult) bool { return r.Lost == receivers+1 && r.SelfReceived == r.Sent-1 }},
+		{"one receiver misses every line after the 10th", func(seq uint64, end, victim bool) action {
+			if !end && seq >= 10 && victim {
+				return drop
+			}
+			return deliver
+		}, Config{Duration: 200 * time.Millisecond},
+			func(r *BcastResult) bool { return r.Lost == r.Sent-10 && r.Dropped == 0 && r.Unfinished == 0 }},
 		{"a line twice", at10(twice, true), Config{Duration: 200 * time.Millisecond},
 			func(r *BcastResult) bool { return r.Duplicates == 1 && r.Lost == 0 }},
 		{"two lines swapped", at10(hold, true), Config{Duration: 200 * time.Millisecond},
