@@ -2,6 +2,7 @@ package benchserver
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -182,5 +183,47 @@ func TestRelayCloseEndsConnections(t *testing.T) {
 	}
 	if err := r.Serve(ln); !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve after Close returned %v, want ErrServerClosed", err)
+	}
+}
+
+// A client that stops reading holds the senders up once MaxPending bytes
+// (and the sockets' buffers) wait for it, and loses nothing: when it
+// reads again it gets every line.
+func TestRelaySlowReaderLosesNothing(t *testing.T) {
+	addr, _ := startRelay(t)
+	cs := joinRelay(t, addr, 2)
+	var want bytes.Buffer
+	for i := range 64 * MaxPending / 32 {
+		fmt.Fprintf(&want, "%08d %s\n", i, strings.Repeat("z", 22)) // 32 bytes
+	}
+	go cs[0].c.Write(want.Bytes())
+	// A lost line would leave a reader waiting: bound the wait.
+	for _, rc := range cs {
+		rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	}
+	// Client 0 reads its own copies as they come; client 1 starts
+	// reading only once client 0 has MaxPending bytes: by then the relay
+	// holds lines for client 1, or has held the sender up.
+	var (
+		wg      sync.WaitGroup
+		started = make(chan struct{})
+		sender  = make([]byte, want.Len())
+		err0    error
+	)
+	wg.Go(func() {
+		_, err0 = io.ReadFull(cs[0].br, sender[:MaxPending])
+		close(started)
+		if err0 == nil {
+			_, err0 = io.ReadFull(cs[0].br, sender[MaxPending:])
+		}
+	})
+	<-started
+	slow := make([]byte, want.Len())
+	_, err1 := io.ReadFull(cs[1].br, slow)
+	wg.Wait()
+	for i, got := range [][]byte{sender, slow} {
+		if err := []error{err0, err1}[i]; err != nil || !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("client %d: %v, all %d bytes equal: %v", i, err, want.Len(), bytes.Equal(got, want.Bytes()))
+		}
 	}
 }
