@@ -149,7 +149,11 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 			fs.StringVar(&msg, "msg", "hello", "request `line` (a newline is appended; idle: used with -ping)")
 			fs.BoolVar(&failOnError, "fail-on-error", false, "exit 1 if any error was counted")
 		}
-		fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "connect, reply and write `timeout`")
+		timeoutDoc := "connect, reply and write `timeout`"
+		if mode == "bcast" {
+			timeoutDoc = "connect and write `timeout`; also the longest wait for the warm-up, for a line back on the sender's connection, for each -fanout line to reach every receiver, and for the end line"
+		}
+		fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, timeoutDoc)
 		fs.IntVar(&cfg.Retries, "retries", 5, "connect `retries` on ECONNREFUSED/EAGAIN, backing off from 10ms; also the boundary closes in a row, before any reply, tolerated as reconnects")
 		fs.BoolVar(&jsonOnly, "json", false, "print only the JSON line")
 	}
