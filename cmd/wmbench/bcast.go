@@ -248,7 +248,10 @@ func (b *bcast) sendStream() error {
 			continue
 		}
 		if b.cfg.LineRate > 0 {
-			due := uint64(float64(b.r.now()-began) * float64(b.cfg.LineRate) / 1e9)
+			// The schedule ends with the duration, even if this loop
+			// comes round late.
+			elapsed := min(time.Duration(b.r.now()-began), b.cfg.Duration)
+			due := uint64(elapsed.Seconds() * float64(b.cfg.LineRate))
 			if due <= b.sent {
 				next := began + int64(float64(b.sent+1)*1e9/float64(b.cfg.LineRate))
 				pause(b.r, time.Duration(next-b.r.now()))
@@ -276,8 +279,7 @@ func (b *bcast) sendFanout() error {
 	give := time.NewTimer(b.cfg.Timeout)
 	defer give.Stop()
 	for range b.cfg.Fanout {
-		b.fan.pending.Store(receivers)
-		b.fan.current.Store(b.sent)
+		b.fan.start(b.sent, receivers)
 		b.buf = appendDataLine(b.buf[:0], b.sent, b.r.now(), b.cfg.LineSize)
 		b.sent++
 		if err := b.send(b.buf); err != nil {

@@ -211,16 +211,36 @@ func lineBuffered(br *bufio.Reader) bool {
 }
 
 // fanout tracks, in fan-out mode, how many receivers still wait for the
-// line in flight.
+// line in flight, and the latest receipt of it so far.
 type fanout struct {
 	current atomic.Uint64      // the sequence number in flight
 	pending atomic.Int64       // receivers that have not seen it yet
-	last    chan time.Duration // the latency of the last receiver to see it
+	slowest atomic.Int64       // the longest latency of a receipt so far, ns
+	last    chan time.Duration // slowest, once every receiver has the line
 }
 
-// arrived counts one receiver seeing line seq, d after it was sent.
+// start readies f for line seq and n receivers.
+func (f *fanout) start(seq uint64, n int64) {
+	f.pending.Store(n)
+	f.slowest.Store(0)
+	f.current.Store(seq)
+}
+
+// arrived counts one receiver seeing line seq, d after it was sent. The
+// receiver that counts last is not always the one that read it last (a
+// receiver may be preempted between its clock and its count), so each
+// raises slowest first, and the last to count reports it.
 func (f *fanout) arrived(seq uint64, d time.Duration) {
-	if seq == f.current.Load() && f.pending.Add(-1) == 0 {
-		f.last <- d
+	if seq != f.current.Load() {
+		return
+	}
+	for {
+		cur := f.slowest.Load()
+		if int64(d) <= cur || f.slowest.CompareAndSwap(cur, int64(d)) {
+			break
+		}
+	}
+	if f.pending.Add(-1) == 0 {
+		f.last <- time.Duration(f.slowest.Load())
 	}
 }
