@@ -29,6 +29,8 @@ func newBaseline(kind string) (baseline, error) {
 	switch kind {
 	case "echo":
 		return &benchserver.Server{}, nil
+	case "relay":
+		return &benchserver.Relay{}, nil
 	case "http":
 		mux := http.NewServeMux()
 		mux.HandleFunc("/plaintext", func(w http.ResponseWriter, _ *http.Request) {
@@ -53,7 +55,7 @@ func newBaseline(kind string) (baseline, error) {
 	case "websocket":
 		return &http.Server{Handler: http.HandlerFunc(gorillaEcho)}, nil
 	}
-	return nil, fmt.Errorf("unknown -kind %q (echo, http, fasthttp, websocket)", kind)
+	return nil, fmt.Errorf("unknown -kind %q (echo, relay, http, fasthttp, websocket)", kind)
 }
 
 // upgrader accepts any origin: the benchmark client sends none.

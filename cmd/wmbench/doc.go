@@ -7,13 +7,19 @@
 //	wmbench pipeline -addr HOST:PORT [-c 100] [-p 16] [-d 10s | -n N]
 //	wmbench short    -addr HOST:PORT [-c 50] [-d 10s | -n N]
 //	wmbench idle     -addr HOST:PORT [-n 10000] [-hold 5s] (-pids PID,PID | -match PATTERN)
-//	wmbench baseline -addr 127.0.0.1:PORT
+//	wmbench bcast    -addr HOST:PORT [-receivers 100] [-d 10s] [-window 64 | -rate R] [-size 64]
+//	wmbench bcast    -addr HOST:PORT -receivers 10000 -fanout K
+//	wmbench baseline -addr 127.0.0.1:PORT [-kind echo|relay|http|fasthttp|websocket]
 //
 // long keeps C persistent connections with one request in flight each;
 // pipeline keeps P in flight per connection; short loops connect, request,
 // reply, close in C workers; idle opens N connections and reports how much
-// the RSS of the server processes grew, per 10,000 connections; baseline
-// serves the goroutine-per-connection echo server of internal/benchserver.
+// the RSS of the server processes grew, per 10,000 connections; bcast
+// measures a broadcast server (every line to every connection) with N
+// receivers and one sender, counting every line a connection misses or
+// sees twice; baseline serves a reference server: the goroutine-per-
+// connection echo or relay of internal/benchserver, or an HTTP or
+// WebSocket one.
 //
 // The client is built to leave the CPU to the server it measures: one
 // goroutine per connection, bufio in both directions, pipelined requests
@@ -28,6 +34,8 @@
 //
 // Client modes print a human summary, then the same figures as one line of
 // JSON, and exit 0; with -fail-on-error they exit 1 if any error was
-// counted. The runners (runLong, runPipeline, runShort, runIdle) are plain
-// functions of a Config, which the tests call directly.
+// counted; bcast exits 1 if a line was lost, repeated or garbled, or a
+// connection dropped. The runners (runLong, runPipeline, runShort,
+// runIdle, runBcast) are plain functions of a Config, which the tests call
+// directly.
 package main

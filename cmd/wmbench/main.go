@@ -25,9 +25,14 @@ modes:
   pipeline  C persistent connections, each with P requests in flight
   short     C workers, each looping: connect, one request, reply, close
   idle      open N idle connections and report the server's RSS growth
+  bcast     measure a broadcast server, which writes every line it reads
+            to every connection: N receivers and one sender; deliveries
+            per second, latency, and lines lost (exit 1 if any)
   baseline  serve a baseline until SIGINT or SIGTERM; -kind picks it:
             echo (default: the plain-Go line echo, goroutine per
-            connection, 4 KiB bufio each way), http and fasthttp (the
+            connection, 4 KiB bufio each way), relay (the plain-Go line
+            broadcast, goroutine per connection, each read's lines
+            written to every connection), http and fasthttp (the
             TechEmpower plaintext answer at /plaintext on net/http and on
             fasthttp), websocket (a gorilla/websocket echo at /, a
             goroutine per connection)
@@ -43,6 +48,14 @@ reconnect, not an error. A partial or wrong reply, a timeout, or a failed
 reconnect (after -retries attempts) is an error. Errors count events: a
 broken connection counts once and abandons its outstanding requests.
 
+In bcast mode every connection, the sender's too, must see every line
+the sender writes, once and in order; the run starts once each has seen
+a warm-up line. Without -fanout the sender keeps at most -window lines
+ahead of its own connection (or sends -rate lines/s) for -d; with
+-fanout K it sends K lines one at a time, each once every receiver has
+the previous, and reports how long the last receiver waited.
+Deliveries count the receivers' lines, not the sender's copies.
+
 Client modes print a summary, then the same fields as one JSON line.
 Run 'wmbench MODE -h' for a mode's flags.
 
@@ -54,6 +67,9 @@ examples:
   wmbench idle     -addr 127.0.0.1:7001 -n 10000 -hold 5s -match 'wm: '
   wmbench baseline -kind websocket -addr 127.0.0.1:7002 &
   wmbench long     -addr 127.0.0.1:7002 -ws / -c 100 -d 10s
+  wmbench baseline -kind relay -addr 127.0.0.1:7003 &
+  wmbench bcast    -addr 127.0.0.1:7003 -receivers 100 -d 10s
+  wmbench bcast    -addr 127.0.0.1:7003 -receivers 10000 -fanout 10
 `
 
 func main() {
@@ -71,7 +87,7 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "long", "pipeline", "short", "idle", "baseline":
+	case "long", "pipeline", "short", "idle", "bcast", "baseline":
 	default:
 		fmt.Fprintf(errOut, "wmbench: unknown mode %q\n\n%s", mode, usage)
 		return 2
@@ -117,15 +133,28 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 		fs.BoolVar(&cfg.WebSocket, "websocket", false, "upgrade each connection to WebSocket (GET / with Upgrade: websocket) before the -ping exchange, which is then one masked text frame each way: for a websocket:// echo group such as WebSocketEcho")
 		fs.StringVar(&pids, "pids", "", "server processes to measure: `PID,PID,...`")
 		fs.StringVar(&cfg.Match, "match", "", "measure the processes whose cmdline contains `PATTERN` (re-evaluated at each measurement; wmbench itself excluded)")
+	case "bcast":
+		fs.IntVar(&cfg.Receivers, "receivers", 100, "`connections` that only read (the sender comes on top)")
+		fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "sending `duration` (without -fanout)")
+		fs.IntVar(&cfg.LineRate, "rate", 0, "send at most `N` lines per second (0: as fast as -window allows)")
+		fs.IntVar(&cfg.LineSize, "size", 64, "`bytes` per line, newline included (longer if the sequence number and time need it)")
+		fs.IntVar(&cfg.Window, "window", 64, "at most `N` lines sent and not yet back on the sender's own connection")
+		fs.IntVar(&cfg.Fanout, "fanout", 0, "fan-out: send `K` lines one at a time, each once every receiver has the previous, and time the last receiver (0: a timed stream)")
 	}
 	if mode == "baseline" {
-		fs.StringVar(&kind, "kind", "echo", "baseline `server`: echo, http, fasthttp or websocket")
+		fs.StringVar(&kind, "kind", "echo", "baseline `server`: echo, relay, http, fasthttp or websocket")
 	} else {
-		fs.StringVar(&cfg.WSPath, "ws", "", "speak WebSocket, upgrading on this `path` (e.g. /)")
-		fs.StringVar(&msg, "msg", "hello", "request `line` (a newline is appended; idle: used with -ping)")
-		fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "connect, reply and write `timeout`")
+		if mode != "bcast" {
+			fs.StringVar(&cfg.WSPath, "ws", "", "speak WebSocket, upgrading on this `path` (e.g. /)")
+			fs.StringVar(&msg, "msg", "hello", "request `line` (a newline is appended; idle: used with -ping)")
+			fs.BoolVar(&failOnError, "fail-on-error", false, "exit 1 if any error was counted")
+		}
+		timeoutDoc := "connect, reply and write `timeout`"
+		if mode == "bcast" {
+			timeoutDoc = "connect and write `timeout`; also the longest wait for the warm-up, for a line back on the sender's connection, for each -fanout line to reach every receiver, and for the end line"
+		}
+		fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, timeoutDoc)
 		fs.IntVar(&cfg.Retries, "retries", 5, "connect `retries` on ECONNREFUSED/EAGAIN, backing off from 10ms; also the boundary closes in a row, before any reply, tolerated as reconnects")
-		fs.BoolVar(&failOnError, "fail-on-error", false, "exit 1 if any error was counted")
 		fs.BoolVar(&jsonOnly, "json", false, "print only the JSON line")
 	}
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of wmbench itself to `file`")
@@ -167,6 +196,10 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 		fmt.Fprintln(errOut, "wmbench idle: give exactly one of -pids and -match")
 		return 2
 	}
+	if cfg.LineSize > 1<<20 {
+		fmt.Fprintf(errOut, "wmbench %s: -size must be at most 1 MiB\n", mode)
+		return 2
+	}
 	if cfg.Conns < 0 || cfg.Pipeline < 0 || cfg.Requests < 0 || cfg.Duration < 0 {
 		fmt.Fprintf(errOut, "wmbench %s: -c, -p, -n and -d must not be negative\n", mode)
 		return 2
@@ -174,8 +207,8 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 
 	if lim, err := raiseNoFile(); err != nil {
 		fmt.Fprintf(errOut, "wmbench: %v\n", err)
-	} else if mode == "idle" && uint64(cfg.IdleConns)+64 > lim {
-		fmt.Fprintf(errOut, "wmbench idle: warning: RLIMIT_NOFILE is %d, too low for %d connections\n", lim, cfg.IdleConns)
+	} else if n := max(cfg.IdleConns, cfg.Receivers); uint64(n)+64 > lim {
+		fmt.Fprintf(errOut, "wmbench %s: warning: RLIMIT_NOFILE is %d, too low for %d connections\n", mode, lim, n)
 	}
 
 	if cpuProfile != "" {
@@ -193,6 +226,26 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 	if mode == "baseline" {
 		if err := serveBaseline(ctx, kind, cfg.Addr, errOut); err != nil {
 			fmt.Fprintf(errOut, "wmbench baseline: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+
+	if mode == "bcast" {
+		cfg.Progress = errOut
+		res, err := runBcast(ctx, cfg)
+		if err != nil {
+			fmt.Fprintf(errOut, "wmbench bcast: %v\n", err)
+			return 1
+		}
+		if !jsonOnly {
+			printBcastSummary(stdout, res)
+		}
+		if err := printBcastJSON(stdout, res); err != nil {
+			fmt.Fprintf(errOut, "wmbench bcast: %v\n", err)
+			return 1
+		}
+		if res.Failed() {
 			return 1
 		}
 		return 0

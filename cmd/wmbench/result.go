@@ -34,6 +34,13 @@ type Config struct {
 	PIDs      []int         // server processes to measure
 	Match     string        // or: processes whose cmdline contains Match
 
+	// bcast mode
+	Receivers int // connections that only read
+	LineRate  int // data lines per second; 0: as fast as Window allows
+	LineSize  int // bytes per data line, newline included
+	Window    int // data lines sent and not yet back on the sender's connection
+	Fanout    int // send this many lines one at a time, each once every receiver has the previous
+
 	Progress io.Writer // where progress notes go; nil discards them
 }
 
@@ -59,6 +66,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Rate <= 0 {
 		c.Rate = 5000
+	}
+	if c.LineSize <= 0 {
+		c.LineSize = 64
+	}
+	if c.Window <= 0 {
+		c.Window = 64
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
