@@ -46,7 +46,9 @@ func (g *Gateway) serveWorker(w *workerLink, input []byte) {
 		done := make(chan struct{})
 		daemon.Post(func() {
 			defer close(done)
-			if err := eachFrame(frames, func(f *wire.Frame) { g.command(w, f) }); err != nil {
+			var err error
+			daemon.Corked(func() { err = eachFrame(frames, func(f *wire.Frame) { g.command(w, f) }) })
+			if err != nil {
 				g.log.Warn("business worker sent a malformed frame: dropping its link", "worker", w.hello, "err", err)
 				w.close()
 			}

@@ -117,6 +117,8 @@ type Loop struct {
 	draining bool
 	drained  chan struct{}
 
+	cork cork // Corked
+
 	successor  func(handoff.Conn) error // set by DrainTo; nil: close instead
 	drainHolds atomic.Int64             // HoldDrain calls not released yet
 }
@@ -284,10 +286,14 @@ func (l *Loop) runTasks() bool {
 	l.tasks = l.spare[:0]
 	l.woken = false
 	l.mu.Unlock()
-	for i, fn := range tasks {
-		l.safely("task", nil, fn)
-		tasks[i] = nil
-	}
+	// Tasks often send (timers, other goroutines' work, a gateway's
+	// broadcasts): one write per connection for the whole run.
+	l.Corked(func() {
+		for i, fn := range tasks {
+			l.safely("task", nil, fn)
+			tasks[i] = nil
+		}
+	})
 	l.mu.Lock()
 	l.spare = tasks
 	stopped := l.stopped

@@ -1,0 +1,76 @@
+package netloop
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// cork holds back the writes of a fan-out (Loop.Corked).
+type cork struct {
+	active atomic.Bool // depth > 0, for the sends' lock-free look
+	mu     sync.Mutex
+	depth  int     // Corked calls in progress: they nest
+	conns  []*Conn // with output held back
+	spare  []*Conn
+}
+
+// Corked runs fn, on the loop, with the connections' writes held back: what
+// is sent meanwhile, by fn or from another goroutine, is written once fn
+// returns, in one write per connection (the outermost fn, when calls
+// nest). A gateway that carries out a run
+// of broadcasts this way costs each client one system call for the run
+// instead of one per message.
+func (l *Loop) Corked(fn func()) {
+	l.cork.mu.Lock()
+	l.cork.depth++
+	l.cork.active.Store(true)
+	l.cork.mu.Unlock()
+	defer l.uncork()
+	fn()
+}
+
+func (l *Loop) uncork() {
+	l.cork.mu.Lock()
+	if l.cork.depth--; l.cork.depth > 0 {
+		l.cork.mu.Unlock()
+		return
+	}
+	l.cork.active.Store(false)
+	conns := l.cork.conns
+	l.cork.conns = l.cork.spare[:0]
+	l.cork.mu.Unlock()
+	for i, c := range conns {
+		c.mu.Lock()
+		c.corked = false
+		broke := !c.closed && !c.armed && !c.batching && len(c.out) > 0 && !c.flushLocked()
+		c.mu.Unlock()
+		if broke {
+			l.stats.SendFail.Add(1)
+		} else if l.draining {
+			l.leaveIfIdle(c) // it waited for this output, not for EPOLLOUT
+		}
+		conns[i] = nil
+	}
+	l.cork.mu.Lock()
+	l.cork.spare = conns[:0]
+	l.cork.mu.Unlock()
+}
+
+// holdLocked reports whether a send to c is held back by a cork, and
+// queues c for the flush if so. Call with c.mu held.
+func (c *Conn) holdLocked() bool {
+	k := &c.loop.cork
+	if !k.active.Load() {
+		return false
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.depth == 0 {
+		return false
+	}
+	if !c.corked {
+		c.corked = true
+		k.conns = append(k.conns, c)
+	}
+	return true
+}

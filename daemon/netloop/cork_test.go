@@ -1,0 +1,61 @@
+package netloop
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCorked: what is sent inside Corked reaches the peer only once it
+// returns, all of it, in order; sends outside it go at once.
+func TestCorked(t *testing.T) {
+	conns := make(chan *Conn, 1)
+	r := &recorder{onMsg: func(c *Conn, msg []byte) { conns <- c }}
+	l, addr := serve(t, r, Listener{Protocol: lines{}, Persistent: true})
+	client, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	io.WriteString(client, "hello\n")
+	c := <-conns
+
+	// readable reports whether a byte reaches the peer within 50ms.
+	readable := func() bool {
+		client.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		var b [1]byte
+		n, _ := client.Read(b[:])
+		return n == 1
+	}
+	heldBack := make(chan bool, 1)
+	l.Post(func() {
+		l.Corked(func() {
+			l.Corked(func() { // nested: the outer one flushes
+				for _, s := range []string{"one\n", "two\n"} {
+					c.Send([]byte(s))
+				}
+			})
+			c.Send([]byte("three\n"))
+			heldBack <- !readable()
+		})
+	})
+	if !<-heldBack {
+		t.Fatal("a corked send reached the peer before Corked returned")
+	}
+	client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(client)
+	var got []string
+	for range 3 {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.TrimSpace(line))
+	}
+	if strings.Join(got, " ") != "one two three" {
+		t.Errorf("got %q", got)
+	}
+}
