@@ -178,6 +178,7 @@ func (g *Gateway) adoptClient(cl *client, inflight uint32) {
 		if g.awaiting == nil {
 			g.awaiting = make(map[uint32][]*client)
 		}
+		cl.awaiting = true // its own messages, carried or new, wait behind the batch
 		g.awaiting[inflight] = append(g.awaiting[inflight], cl)
 	}
 }
@@ -204,7 +205,7 @@ func (g *Gateway) OnAdoptSocket(hc handoff.Conn) {
 	g.adopted[s.id] = w
 	g.allLinks = append(g.allLinks, w)
 	for _, cl := range g.awaiting[s.id] {
-		cl.inflight = w
+		cl.inflight, cl.awaiting = w, false
 		w.inflight++
 	}
 	delete(g.awaiting, s.id)

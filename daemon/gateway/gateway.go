@@ -57,6 +57,9 @@ type client struct {
 	// batch the ones in flight, kept to be sent again if their worker dies.
 	queue, batch []byte
 	inflight     *workerLink // the worker handling batch; nil: none in flight
+	// awaiting: batch is in flight at a link of the predecessor's that
+	// has not been adopted yet (an upgrade): nothing more may be sent.
+	awaiting bool
 	worker       *workerLink // the sticky router's choice
 	waiting      bool        // in Gateway.waiting
 	gone         bool        // closed; its close event is queued or in flight
@@ -181,7 +184,7 @@ func (g *Gateway) enqueue(cl *client, kind uint8, data []byte) {
 // pump sends the client's waiting events as one batch, unless a batch is
 // in flight already: its Done brings us back.
 func (g *Gateway) pump(cl *client) {
-	if cl.inflight != nil || len(cl.queue) == 0 {
+	if cl.inflight != nil || cl.awaiting || len(cl.queue) == 0 {
 		return
 	}
 	w := g.route(cl)
@@ -287,7 +290,7 @@ func (g *Gateway) workerGone(w *workerLink) {
 // for another worker: its worker is gone without answering.
 func (g *Gateway) resend(cl *client) {
 	cl.queue = append(cl.batch, cl.queue...)
-	cl.inflight, cl.batch = nil, nil
+	cl.inflight, cl.batch, cl.awaiting = nil, nil, false
 	g.pump(cl)
 }
 

@@ -47,7 +47,7 @@ func (g *Gateway) serveWorker(w *workerLink, input []byte) {
 		daemon.Post(func() {
 			defer close(done)
 			var err error
-			daemon.Corked(func() { err = eachFrame(frames, func(f *wire.Frame) { g.command(w, f) }) })
+			daemon.Corked(func() { err = g.commands(w, frames) })
 			if err != nil {
 				g.log.Warn("business worker sent a malformed frame: dropping its link", "worker", w.hello, "err", err)
 				w.close()
@@ -73,6 +73,33 @@ func (l *link) isClosed() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.closed
+}
+
+// commands carries out a run of frames from w. Consecutive broadcasts
+// to every client go out together: each client gets them in one call.
+func (g *Gateway) commands(w *workerLink, frames []byte) error {
+	var toAll [][]byte // points into frames: valid for this run only
+	flush := func() {
+		if len(toAll) == 0 {
+			return
+		}
+		for _, cl := range g.clients {
+			if !cl.gone {
+				cl.conn.SendEach(toAll)
+			}
+		}
+		toAll = toAll[:0]
+	}
+	err := eachFrame(frames, func(f *wire.Frame) {
+		if f.Type == wire.SendToAll && f.NumClients() == 0 {
+			toAll = append(toAll, f.Data)
+			return
+		}
+		flush()
+		g.command(w, f)
+	})
+	flush()
+	return err
 }
 
 // command carries out one frame from worker w.

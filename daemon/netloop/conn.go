@@ -123,9 +123,29 @@ func (c *Conn) Send(msg []byte) SendResult {
 	return c.send(msg, c.encoder())
 }
 
-// send queues msg, encoded by enc unless it is nil, and writes it unless
-// a read is being dispatched (then it is written at the end of it).
+// SendEach is Send for each of msgs, in order, at the cost of one: for
+// a fan-out of many messages to many connections.
+func (c *Conn) SendEach(msgs [][]byte) SendResult {
+	if c.udpPeer != nil {
+		for _, m := range msgs {
+			if r := c.sendDatagram(m); r == Failed {
+				return r
+			}
+		}
+		return Sent
+	}
+	return c.sendEach(msgs, c.encoder())
+}
+
 func (c *Conn) send(msg []byte, enc protocol.Encoder) SendResult {
+	one := [1][]byte{msg}
+	return c.sendEach(one[:], enc)
+}
+
+// sendEach queues msgs, each encoded by enc unless it is nil, and writes
+// them unless a read is being dispatched (then they are written at the
+// end of it) or the loop is corked.
+func (c *Conn) sendEach(msgs [][]byte, enc protocol.Encoder) SendResult {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing.Load() || c.closed {
@@ -136,10 +156,12 @@ func (c *Conn) send(msg []byte, enc protocol.Encoder) SendResult {
 	if c.out == nil {
 		c.out = getBuffer()
 	}
-	if enc != nil {
-		c.out = enc.Encode(c.out, msg)
-	} else {
-		c.out = append(c.out, msg...)
+	for _, msg := range msgs {
+		if enc != nil {
+			c.out = enc.Encode(c.out, msg)
+		} else {
+			c.out = append(c.out, msg...)
+		}
 	}
 	if limit := c.group.MaxSend; limit > 0 && len(c.out) > limit {
 		c.loop.stats.SendFail.Add(1)
