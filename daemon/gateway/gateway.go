@@ -60,12 +60,12 @@ type client struct {
 	// awaiting: batch is in flight at a link of the predecessor's that
 	// has not been adopted yet (an upgrade): nothing more may be sent.
 	awaiting bool
-	worker       *workerLink // the sticky router's choice
-	waiting      bool        // in Gateway.waiting
-	gone         bool        // closed; its close event is queued or in flight
-	groups       map[string]struct{}
-	uid          string
-	missed       int // heartbeat intervals without a message
+	worker   *workerLink // the sticky router's choice
+	waiting  bool        // in Gateway.waiting
+	gone     bool        // closed; its close event is queued or in flight
+	groups   map[string]struct{}
+	uid      string
+	missed   int // heartbeat intervals without a message
 }
 
 // workerLink is a business worker's connection to this gateway.
