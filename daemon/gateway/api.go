@@ -208,7 +208,6 @@ func (bw *BusinessWorker) query(l *gatewayLink, kind uint8, id wire.ClientID) ([
 	if !l.send(func(dst []byte) []byte { return wire.AppendQuery(dst, qid, kind, id) }) {
 		return nil, fmt.Errorf("gateway %s: link closed", l.name)
 	}
-	l.flush() // the loop, which would flush it, may be the one waiting here
 	select {
 	case answer := <-ch:
 		return answer, nil

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/wm-go/wm/daemon"
 	"github.com/wm-go/wm/daemon/gateway/wire"
 	"golang.org/x/sys/unix"
 )
@@ -16,13 +15,10 @@ import (
 // them, which max_recv_buffer_size already bounds per client.
 const maxFrame = 64 << 20
 
-// A link is one gateway <-> worker TCP connection. A frame sent on an
-// idle link is written at once; the frames that follow it in the same
-// round of the event loop are appended to an output buffer under a lock
-// and written together at the end of the round (a task posted once),
-// straight from the loop and without blocking, so a burst of sends costs
-// one write and no thread switch. What the socket does not take at once goes to the
-// link's own goroutine, so the loop never waits on a slow peer.
+// A link is one gateway <-> worker TCP connection. Frames are appended to
+// an output buffer under a lock and written by the link's own goroutine,
+// so a burst of sends costs one write, and the event loop never blocks
+// on a slow peer.
 type link struct {
 	conn net.Conn
 	name string // the peer, for logs
@@ -30,8 +26,6 @@ type link struct {
 	mu      sync.Mutex
 	out     []byte
 	closed  bool
-	queued  bool // a flush is posted to the loop
-	writing bool // the writer goroutine is writing: the loop must not
 	wake    chan struct{}
 	done    chan struct{}
 	written chan struct{} // closed when writeLoop has returned
@@ -52,73 +46,13 @@ func (l *link) send(frame func(dst []byte) []byte) bool {
 		l.mu.Unlock()
 		return false
 	}
-	idle := len(l.out) == 0 && !l.queued && !l.writing
 	l.out = frame(l.out)
-	if idle {
-		// The first frame of a round goes at once: a handler that then
-		// blocks (a query, slow work) has not held it back.
-		n := l.writeNow(l.out)
-		l.out = l.out[:copy(l.out, l.out[n:])]
-		if len(l.out) == 0 {
-			l.mu.Unlock()
-			return true
-		}
-	}
-	post := !l.queued
-	l.queued = true
 	l.mu.Unlock()
-	if post {
-		daemon.Post(l.flush)
-	}
-	return true
-}
-
-// flush writes what is buffered without blocking, and leaves the rest to
-// the writer goroutine.
-func (l *link) flush() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.queued = false
-	if l.closed || len(l.out) == 0 {
-		return
-	}
-	if !l.writing {
-		n := l.writeNow(l.out)
-		l.out = l.out[:copy(l.out, l.out[n:])]
-		if len(l.out) == 0 {
-			return
-		}
-	}
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
-}
-
-// writeNow writes what the socket takes at once, and returns how much.
-func (l *link) writeNow(b []byte) int {
-	sc, ok := l.conn.(syscall.Conn)
-	if !ok {
-		return 0
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return 0
-	}
-	n := 0
-	rc.Control(func(fd uintptr) {
-		for n < len(b) {
-			w, err := unix.Write(int(fd), b[n:])
-			if err == unix.EINTR {
-				continue
-			}
-			if w <= 0 || err != nil {
-				return // EAGAIN, or an error the writer will meet too
-			}
-			n += w
-		}
-	})
-	return n
+	return true
 }
 
 func (l *link) writeLoop() {
@@ -132,23 +66,11 @@ func (l *link) writeLoop() {
 		}
 		l.mu.Lock()
 		buf, l.out = l.out, buf[:0]
-		l.writing = len(buf) > 0
 		l.mu.Unlock()
 		if len(buf) == 0 {
 			continue
 		}
-		_, err := l.conn.Write(buf)
-		l.mu.Lock()
-		l.writing = false
-		more := len(l.out) > 0
-		l.mu.Unlock()
-		if more {
-			select {
-			case l.wake <- struct{}{}:
-			default:
-			}
-		}
-		if err != nil {
+		if _, err := l.conn.Write(buf); err != nil {
 			l.close()
 			return
 		}
