@@ -125,22 +125,6 @@ func (m *Model) clientDone(msg clientDoneMsg) tea.Cmd {
 
 // moveClients moves the clients view's selection.
 func (m *Model) moveClients(msg tea.KeyPressMsg) {
-	k, p := m.keys, &m.clients
-	i := p.cursorIndex()
-	page := max(1, m.tableHeight()-1)
-	switch {
-	case key.Matches(msg, k.Up):
-		i--
-	case key.Matches(msg, k.Down):
-		i++
-	case key.Matches(msg, k.PageUp):
-		i -= page
-	case key.Matches(msg, k.PageDown):
-		i += page
-	case key.Matches(msg, k.Top):
-		i = 0
-	case key.Matches(msg, k.Bottom):
-		i = len(p.rows) - 1
-	}
-	p.moveTo(i)
+	p := &m.clients
+	p.moveTo(m.step(msg, p.cursorIndex(), len(p.rows)))
 }

@@ -230,7 +230,14 @@ func (m *Model) move(msg tea.KeyPressMsg) {
 	if len(rows) == 0 {
 		return
 	}
-	i := m.cursorIndex()
+	i := min(max(m.step(msg, m.cursorIndex(), len(rows)), 0), len(rows)-1)
+	m.table.cursor = rows[i].key
+}
+
+// step is where a movement key takes a cursor at row i of n rows (not
+// clamped): a row, a page of the table's height, or an end.
+func (m *Model) step(msg tea.KeyPressMsg, i, n int) int {
+	k := m.keys
 	page := max(1, m.tableHeight()-1)
 	switch {
 	case key.Matches(msg, k.Up):
@@ -244,10 +251,9 @@ func (m *Model) move(msg tea.KeyPressMsg) {
 	case key.Matches(msg, k.Top):
 		i = 0
 	case key.Matches(msg, k.Bottom):
-		i = len(rows) - 1
+		i = n - 1
 	}
-	i = min(max(i, 0), len(rows)-1)
-	m.table.cursor = rows[i].key
+	return i
 }
 
 // lineEdit is a filter, a search or a message being typed on the status

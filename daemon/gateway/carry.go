@@ -48,29 +48,29 @@ func appendClient(dst []byte, cl *client) []byte {
 // readClient reads a client's state; inflight is the id of the
 // predecessor's link its batch is with, 0 for none.
 func readClient(b []byte) (cl *client, inflight uint32, rest []byte, err error) {
-	r := carryReader{b: b}
+	r := carried{wire.NewReader(b)}
 	cl = &client{}
-	copy(cl.id[:], r.take(wire.ClientIDLen))
-	flags := r.byte()
+	copy(cl.id[:], r.Take(wire.ClientIDLen))
+	flags := r.U8()
 	cl.gone = flags&carryGone != 0
-	cl.missed = int(r.uvarint())
-	inflight = uint32(r.uvarint())
+	cl.missed = int(r.Uvarint())
+	inflight = uint32(r.Uvarint())
 	remote := r.bytes()
 	cl.session, cl.queue, cl.batch = r.bytes(), r.bytes(), r.bytes()
 	cl.uid = string(r.bytes())
-	for n := r.uvarint(); n > 0 && !r.bad; n-- {
+	for n := r.Uvarint(); n > 0 && !r.Bad(); n-- {
 		if cl.groups == nil {
 			cl.groups = make(map[string]struct{})
 		}
 		cl.groups[string(r.bytes())] = struct{}{}
 	}
-	if r.bad || cl.remote.UnmarshalBinary(remote) != nil {
+	if r.Bad() || cl.remote.UnmarshalBinary(remote) != nil {
 		return nil, 0, nil, errBadCarry
 	}
 	if len(cl.session) == 0 {
 		cl.session = nil
 	}
-	return cl, inflight, r.b, nil
+	return cl, inflight, r.Remaining(), nil
 }
 
 // appendLink appends the state of w and of the clients that closed with
@@ -103,22 +103,22 @@ type linkState struct {
 }
 
 func readLink(b []byte) (linkState, error) {
-	r := carryReader{b: b}
+	r := carried{wire.NewReader(b)}
 	var s linkState
-	s.id = uint32(r.uvarint())
-	flags := r.byte()
+	s.id = uint32(r.Uvarint())
+	flags := r.U8()
 	s.joined, s.leaving = flags&carryJoined != 0, flags&carryLeaving != 0
 	s.hello = string(r.bytes())
-	for n := r.uvarint(); n > 0 && !r.bad; n-- {
-		cl, inflight, rest, err := readClient(r.b)
+	for n := r.Uvarint(); n > 0 && !r.Bad(); n-- {
+		cl, inflight, rest, err := readClient(r.Remaining())
 		if err != nil {
 			return s, err
 		}
 		s.ghosts = append(s.ghosts, cl)
 		s.ghostInflight = append(s.ghostInflight, inflight)
-		r.b = rest
+		r = carried{wire.NewReader(rest)}
 	}
-	if r.bad || len(r.b) != 0 {
+	if r.Bad() || len(r.Remaining()) != 0 {
 		return s, errBadCarry
 	}
 	return s, nil
@@ -128,47 +128,12 @@ func appendCarried(dst, b []byte) []byte {
 	return append(binary.AppendUvarint(dst, uint64(len(b))), b...)
 }
 
-type carryReader struct {
-	b   []byte
-	bad bool
-}
+// carried reads the states above: wire's field reader, with the byte
+// strings copied, since the state buffer is not ours to keep.
+type carried struct{ *wire.Reader }
 
-func (r *carryReader) take(n int) []byte {
-	if r.bad || n < 0 || n > len(r.b) {
-		r.bad = true
-		return nil
-	}
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *carryReader) byte() byte {
-	if b := r.take(1); b != nil {
-		return b[0]
-	}
-	return 0
-}
-
-func (r *carryReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.bad = true
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// bytes reads a length and that many bytes, copied: the state buffer is
-// not ours to keep.
-func (r *carryReader) bytes() []byte {
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.bad = true
-		return nil
-	}
-	b := r.take(int(n))
+func (r carried) bytes() []byte {
+	b := r.UvarintBytes()
 	if len(b) == 0 {
 		return nil
 	}

@@ -155,7 +155,7 @@ func (f *Frame) NextEvent() (kind uint8, data []byte, ok bool) {
 		return 0, nil, false
 	}
 	kind = f.events[0]
-	r := reader{b: f.events[1:]}
+	r := Reader{b: f.events[1:]}
 	data = r.bytes()
 	f.events = r.b
 	return kind, data, true
@@ -178,7 +178,7 @@ func Parse(b []byte, max int) (f Frame, n int, err error) {
 		return f, 0, nil
 	}
 	f.Type = Type(b[4])
-	r := reader{b: b[headerLen : 4+size]}
+	r := Reader{b: b[headerLen : 4+size]}
 	switch f.Type {
 	case Events:
 		f.Client = r.client()
@@ -193,7 +193,7 @@ func Parse(b []byte, max int) (f Frame, n int, err error) {
 		f.Data = r.rest()
 	case Released, Leaving:
 	case Hello:
-		f.Kind = r.u8()
+		f.Kind = r.U8()
 		f.Key = r.rest()
 	case Done:
 		f.Client = r.client()
@@ -203,7 +203,7 @@ func Parse(b []byte, max int) (f Frame, n int, err error) {
 		f.Data = r.rest()
 	case SendToAll:
 		n := int(r.u32())
-		f.Clients = r.take(n * ClientIDLen)
+		f.Clients = r.Take(n * ClientIDLen)
 		f.Data = r.rest()
 	case JoinGroup, LeaveGroup, BindUID, UnbindUID:
 		f.Client = r.client()
@@ -216,7 +216,7 @@ func Parse(b []byte, max int) (f Frame, n int, err error) {
 		f.HasSession, f.Session = true, r.rest()
 	case Query:
 		f.ID = r.u32()
-		f.Kind = r.u8()
+		f.Kind = r.U8()
 		if f.Kind == QueryOnline {
 			f.Client = r.client()
 		}
@@ -231,9 +231,9 @@ func Parse(b []byte, max int) (f Frame, n int, err error) {
 
 // validEvents walks packed events without keeping them.
 func validEvents(b []byte) bool {
-	r := reader{b: b}
+	r := Reader{b: b}
 	for len(r.b) > 0 && !r.bad {
-		switch r.u8() {
+		switch r.U8() {
 		case EventConnect, EventMessage, EventClose:
 		default:
 			return false
@@ -243,14 +243,45 @@ func validEvents(b []byte) bool {
 	return !r.bad
 }
 
-// reader takes fields off the front of a frame's body; a field that
-// does not fit sets bad and yields zero values from then on.
-type reader struct {
+// Reader takes fields off the front of a byte slice (a frame's body, or
+// any record built the same way): a field that does not fit makes Bad
+// true and yields zero values from then on.
+type Reader struct {
 	b   []byte
 	bad bool
 }
 
-func (r *reader) take(n int) []byte {
+// NewReader reads b.
+func NewReader(b []byte) *Reader { return &Reader{b: b} }
+
+// Bad reports whether a field did not fit.
+func (r *Reader) Bad() bool { return r.bad }
+
+// Remaining is what has not been read.
+func (r *Reader) Remaining() []byte { return r.b }
+
+// Uvarint reads an unsigned varint.
+func (r *Reader) Uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if r.bad || n <= 0 {
+		r.bad = true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// UvarintBytes reads a uvarint length and that many bytes.
+func (r *Reader) UvarintBytes() []byte {
+	n := r.Uvarint()
+	if n > uint64(len(r.b)) {
+		r.bad = true
+		return nil
+	}
+	return r.Take(int(n))
+}
+
+func (r *Reader) Take(n int) []byte {
 	if r.bad || n < 0 || n > len(r.b) {
 		r.bad = true
 		return nil
@@ -260,32 +291,32 @@ func (r *reader) take(n int) []byte {
 	return v
 }
 
-func (r *reader) u8() uint8 {
-	if b := r.take(1); b != nil {
+func (r *Reader) U8() uint8 {
+	if b := r.Take(1); b != nil {
 		return b[0]
 	}
 	return 0
 }
 
-func (r *reader) u32() uint32 {
-	if b := r.take(4); b != nil {
+func (r *Reader) u32() uint32 {
+	if b := r.Take(4); b != nil {
 		return binary.BigEndian.Uint32(b)
 	}
 	return 0
 }
 
-func (r *reader) client() (id ClientID) {
-	copy(id[:], r.take(ClientIDLen))
+func (r *Reader) client() (id ClientID) {
+	copy(id[:], r.Take(ClientIDLen))
 	return id
 }
 
 // bytes reads a u32 length and that many bytes.
-func (r *reader) bytes() []byte { return r.take(int(r.u32())) }
+func (r *Reader) bytes() []byte { return r.Take(int(r.u32())) }
 
-func (r *reader) rest() []byte { return r.take(len(r.b)) }
+func (r *Reader) rest() []byte { return r.Take(len(r.b)) }
 
-func (r *reader) session() (bool, []byte) {
-	has := r.u8()
+func (r *Reader) session() (bool, []byte) {
+	has := r.U8()
 	if has > 1 {
 		r.bad = true
 	}
@@ -294,14 +325,14 @@ func (r *reader) session() (bool, []byte) {
 }
 
 // addrPort reads a one-byte length (4 or 16) address and a port.
-func (r *reader) addrPort() netip.AddrPort {
-	n := int(r.u8())
+func (r *Reader) addrPort() netip.AddrPort {
+	n := int(r.U8())
 	if n != 0 && n != 4 && n != 16 {
 		r.bad = true
 		return netip.AddrPort{}
 	}
-	ip := r.take(n)
-	port := r.take(2)
+	ip := r.Take(n)
+	port := r.Take(2)
 	if r.bad || n == 0 {
 		return netip.AddrPort{}
 	}
