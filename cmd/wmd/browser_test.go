@@ -29,7 +29,7 @@ type browser struct {
 // openBrowser starts Chromium on pageURL and attaches to the page.
 func openBrowser(t *testing.T, pageURL string) *browser {
 	t.Helper()
-	chromium := needTool(t, "chromium")
+	chromium := testkit.NeedTool(t, "chromium")
 	port := testkit.FreePort(t)
 	cmd := exec.Command(chromium, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
 		"--user-data-dir="+t.TempDir(), "--remote-debugging-port="+strconv.Itoa(port), pageURL)

@@ -141,8 +141,8 @@ func TestYamuxWrongPasswordIsRefusedAndDelayed(t *testing.T) {
 // TestRealTelnet drives Debian's telnet in a tmux pane, as an operator
 // would: password, status, kill PID, reload, quit.
 func TestRealTelnet(t *testing.T) {
-	needTool(t, "telnet")
-	needTool(t, "tmux")
+	testkit.NeedTool(t, "telnet")
+	testkit.NeedTool(t, "tmux")
 	d, control := controlDaemon(t)
 	host, port, _ := strings.Cut(control, ":")
 	session := fmt.Sprintf("wmtest%d", time.Now().UnixNano())
@@ -187,7 +187,7 @@ func TestRealTelnet(t *testing.T) {
 
 // TestNetcat pipes a session through nc: password, status, quit.
 func TestNetcat(t *testing.T) {
-	needTool(t, "nc")
+	testkit.NeedTool(t, "nc")
 	_, control := controlDaemon(t)
 	host, port, _ := strings.Cut(control, ":")
 	cmd := exec.Command("nc", host, port)

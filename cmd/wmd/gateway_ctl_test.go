@@ -161,7 +161,7 @@ func TestGatewayOperator(t *testing.T) {
 	}
 
 	// The same words in a telnet session.
-	needTool(t, "nc")
+	testkit.NeedTool(t, "nc")
 	host, port, _ := strings.Cut(control, ":")
 	nc := exec.Command("nc", host, port)
 	nc.Stdin = strings.NewReader(controlPassword + "\nclients\nclients --json\nsend " + ids[0] + " from telnet\nkick " + ids[3] + "\nquit\n")

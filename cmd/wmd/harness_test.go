@@ -483,19 +483,3 @@ func (l *load) finish(t testing.TB) {
 		t.Fatalf("%d requests failed; first: %v", n, l.firstErr.Load())
 	}
 }
-
-// needTool returns the path of a program a test drives. Missing, it skips
-// the test on a developer's machine, but fails it under CI (CI set):
-// scripts/test installs every such program, so a skip there would hide a
-// broken install step.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not installed: scripts/test should have installed it", name)
-		}
-		t.Skipf("%s not installed (scripts/test installs it)", name)
-	}
-	return path
-}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 // httpDaemon runs HelloHTTP, and Echo on http:// (a plain app: the body
@@ -180,7 +182,7 @@ func TestHTTPMalformedAndPipelined(t *testing.T) {
 }
 
 func TestHTTPCurl(t *testing.T) {
-	needTool(t, "curl")
+	testkit.NeedTool(t, "curl")
 	d := httpDaemon(t)
 	base := "http://" + d.addr("HelloHTTP")
 	out, err := exec.Command("curl", "--http1.1", "-s", "-i", base+"/plaintext").Output()

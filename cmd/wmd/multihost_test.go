@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 // The Gateway model across hosts: network namespaces joined by a bridge
@@ -27,7 +29,7 @@ type lab struct {
 }
 
 func newLab(t *testing.T, hosts int) *lab {
-	needTool(t, "ip")
+	testkit.NeedTool(t, "ip")
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") != "" {
 			t.Fatal("network namespaces need root")
@@ -91,7 +93,7 @@ func (l *lab) startOn(i int, d *daemon) {
 // etcdOn runs a real etcd on host i, for as long as the test.
 func (l *lab) etcdOn(i int) string {
 	l.t.Helper()
-	etcd := needTool(l.t, "etcd")
+	etcd := testkit.NeedTool(l.t, "etcd")
 	client := "http://" + l.addr(i) + ":2379"
 	cmd := l.on(i, exec.Command(etcd, "--data-dir", l.t.TempDir(), "--name", "lab",
 		"--listen-client-urls", client, "--advertise-client-urls", client,

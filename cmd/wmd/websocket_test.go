@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 // wsGroup is the WebSocketEcho group the WebSocket tests run.
@@ -37,7 +39,7 @@ type wsMessage struct {
 // max_recv_buffer_size once inflated (1009), a zip bomb (1009), invalid
 // UTF-8 (1007), unmasked (1002), each counted in packet_err.
 func TestWebSocketNode(t *testing.T) {
-	node := needTool(t, "node")
+	node := testkit.NeedTool(t, "node")
 	modules := npmInstallWS(t)
 	d := newDaemon(t, "", map[string]string{"WS": "app = WebSocketEcho\nlisten = websocket://127.0.0.1:{port}\nmax_recv_buffer_size = 64K\n"})
 	d.start()
@@ -113,7 +115,7 @@ func TestWebSocketNode(t *testing.T) {
 // returns its node_modules.
 func npmInstallWS(t *testing.T) string {
 	t.Helper()
-	npm := needTool(t, "npm")
+	npm := testkit.NeedTool(t, "npm")
 	dir := t.TempDir()
 	cmd := exec.Command(npm, "install", "--no-audit", "--no-fund", "--prefix", dir, "ws@8")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -128,7 +130,7 @@ func npmInstallWS(t *testing.T) string {
 // max_recv_buffer_size refused with 1009. The page posts its results to
 // a server of the test's, which also serves it.
 func TestWebSocketChromium(t *testing.T) {
-	chromium := needTool(t, "chromium")
+	chromium := testkit.NeedTool(t, "chromium")
 	d := newDaemon(t, "", wsGroup)
 	d.start()
 

@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -120,4 +121,20 @@ func ListenerFD(t testing.TB) (fd int, addr string) {
 		t.Fatal(err)
 	}
 	return fd, nl.Addr().String()
+}
+
+// NeedTool returns the path of a program a test drives. Missing, it
+// skips the test on a developer's machine, but fails it under CI (CI
+// set): scripts/test installs every such program, so a skip there would
+// hide a broken install step.
+func NeedTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not installed: scripts/test should have installed it", name)
+		}
+		t.Skipf("%s not installed (scripts/test installs it)", name)
+	}
+	return path
 }

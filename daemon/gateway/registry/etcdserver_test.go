@@ -32,7 +32,7 @@ func startEtcd(t *testing.T) *etcdServer {
 	t.Helper()
 	dir := t.TempDir()
 	e := &etcdServer{
-		bin:    needTool(t, "etcd"),
+		bin:    testkit.NeedTool(t, "etcd"),
 		data:   filepath.Join(dir, "data"),
 		logf:   filepath.Join(dir, "etcd.log"),
 		client: fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)),
@@ -129,22 +129,6 @@ func (e *etcdServer) kill(t *testing.T) {
 		<-e.exited
 	}
 	e.cmd = nil
-}
-
-// needTool returns the path of a program a test drives. Missing, it skips
-// the test on a developer's machine, but fails it under CI (CI set):
-// scripts/test installs every such program, so a skip there would hide a
-// broken install step.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not installed: scripts/test should have installed it", name)
-		}
-		t.Skipf("%s not installed (scripts/test installs it)", name)
-	}
-	return path
 }
 
 // The test binary doubles as a gateway process that announces an
