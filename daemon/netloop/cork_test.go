@@ -59,3 +59,26 @@ func TestCorked(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestSendEach: the messages arrive whole and in order, as from as many
+// Sends.
+func TestSendEach(t *testing.T) {
+	r := &recorder{onMsg: func(c *Conn, msg []byte) {
+		c.SendEach([][]byte{[]byte("one\n"), []byte("two\n"), []byte(string(msg) + "\n")})
+	}}
+	_, addr := serve(t, r, Listener{Protocol: lines{}, Persistent: true})
+	client, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	io.WriteString(client, "three\n")
+	client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(client)
+	for _, want := range []string{"one", "two", "three"} {
+		line, err := br.ReadString('\n')
+		if err != nil || strings.TrimSpace(line) != want {
+			t.Fatalf("got %q, %v; want %q", line, err, want)
+		}
+	}
+}
