@@ -32,13 +32,6 @@ func Process() ProcessInfo { return self }
 // of the app hands it work without a lock.
 func Post(fn func()) { worker.Post(fn) }
 
-// Corked runs fn, on the loop, with the writes to the worker's
-// connections held back until it returns: each connection then gets what
-// was sent to it in one write. For a fan-out of many messages to many
-// clients, which would otherwise cost a system call per message and
-// client.
-func Corked(fn func()) { worker.Corked(fn) }
-
 // internalAddrs asks every group's app for its workers' internal
 // addresses, for Process().Peers.
 func internalAddrs(cfg *config.Config) (map[string][]string, error) {

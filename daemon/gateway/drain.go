@@ -2,12 +2,12 @@ package gateway
 
 import (
 	"bytes"
-	"os"
 	"time"
 
 	"github.com/wm-go/wm/daemon"
 	"github.com/wm-go/wm/daemon/gateway/wire"
 	"github.com/wm-go/wm/daemon/handoff"
+	"golang.org/x/sys/unix"
 )
 
 // An upgrade: kill PID of a gateway, or reload --gateways, starts its
@@ -108,7 +108,7 @@ func (g *Gateway) passLink(w *workerLink, ghosts []*client) {
 	if err == nil {
 		err = daemon.HandOffSocket(fd, w.rest, appendLink(nil, w, ghosts))
 		if err != nil {
-			closeFD(fd)
+			unix.Close(fd)
 		}
 	}
 	if err != nil {
@@ -116,7 +116,7 @@ func (g *Gateway) passLink(w *workerLink, ghosts []*client) {
 			"worker", w.hello, "err", err)
 		return
 	}
-	closeFD(fd)
+	unix.Close(fd)
 }
 
 // OnHandoff gives the client's state to travel with its connection, and
@@ -188,13 +188,13 @@ func (g *Gateway) OnAdoptSocket(hc handoff.Conn) {
 	s, err := readLink(hc.App)
 	if err != nil {
 		g.log.Error("upgrade: a worker link's state is unreadable: closing it", "err", err)
-		closeFD(hc.FD)
+		unix.Close(hc.FD)
 		return
 	}
 	c, err := fileConn(hc.FD)
 	if err != nil {
 		g.log.Error("upgrade: adopt a worker link", "err", err)
-		closeFD(hc.FD)
+		unix.Close(hc.FD)
 		return
 	}
 	w := g.newWorkerLink(c)
@@ -229,5 +229,3 @@ func (g *Gateway) OnAdoptDone() {
 	}
 	g.adopted = nil
 }
-
-func closeFD(fd int) { os.NewFile(uintptr(fd), "").Close() }

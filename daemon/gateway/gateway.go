@@ -34,7 +34,6 @@ type Gateway struct {
 	allLinks []*workerLink // every link: workers, leaving ones, the control plane
 	turn     int           // round robin over workers
 	waiting  []*client     // with events and no worker to take them
-	heartbit timer.ID
 	linkIDs  atomic.Uint32
 	registry registry.Registry  // nil: this host's config is the registry
 	unlisted context.CancelFunc // withdraws our address from the registry
@@ -119,7 +118,7 @@ func (g *Gateway) OnStart() {
 		}
 	}
 	if g.cfg.pingInterval > 0 {
-		g.heartbit = timer.Add(g.cfg.pingInterval, g.heartbeat, true)
+		timer.Add(g.cfg.pingInterval, g.heartbeat, true) // stopped with every timer at the drain
 	}
 }
 
@@ -213,8 +212,12 @@ func (g *Gateway) route(cl *client) *workerLink {
 	if g.cfg.router == routeSticky && cl.worker != nil && !cl.worker.leaving && !cl.worker.isClosed() {
 		return cl.worker
 	}
-	g.turn++
-	cl.worker = g.workers[g.turn%len(g.workers)]
+	if g.cfg.router == routeSticky {
+		g.turn++ // a new client, or its worker left: spread them evenly
+		cl.worker = g.workers[g.turn%len(g.workers)]
+	} else {
+		cl.worker = g.workers[rand.IntN(len(g.workers))]
+	}
 	return cl.worker
 }
 
@@ -236,10 +239,14 @@ func (g *Gateway) done(w *workerLink, f *wire.Frame) {
 	g.pump(cl)
 }
 
-// finished counts one batch of w done, and releases a leaving worker
-// that has none left.
+// finished counts one batch of w done.
 func (g *Gateway) finished(w *workerLink) {
 	w.inflight--
+	g.releaseIfDone(w)
+}
+
+// releaseIfDone tells a leaving worker with no batch left that it may go.
+func (g *Gateway) releaseIfDone(w *workerLink) {
 	if w.leaving && w.inflight == 0 {
 		w.send(func(dst []byte) []byte { return wire.AppendEmpty(dst, wire.Released) })
 	}
@@ -263,8 +270,7 @@ func (g *Gateway) workerLeaving(w *workerLink) {
 	}
 	w.leaving = true
 	g.workers = slices.DeleteFunc(g.workers, func(x *workerLink) bool { return x == w })
-	w.inflight++ // finished sends Released when this reaches 0
-	g.finished(w)
+	g.releaseIfDone(w)
 }
 
 // workerGone forgets w; the batches it had are sent again to others.

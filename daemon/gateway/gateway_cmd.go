@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"os"
 
@@ -44,11 +45,9 @@ func (g *Gateway) newWorkerLink(c net.Conn) *workerLink {
 func (g *Gateway) serveWorker(w *workerLink, input []byte) {
 	rest, err := w.readLoop(input, func(frames []byte) {
 		done := make(chan struct{})
-		daemon.Post(func() {
+		daemon.Post(func() { // posted tasks are corked: one write per client for the run
 			defer close(done)
-			var err error
-			daemon.Corked(func() { err = g.commands(w, frames) })
-			if err != nil {
+			if err := g.commands(w, frames); err != nil {
 				g.log.Warn("business worker sent a malformed frame: dropping its link", "worker", w.hello, "err", err)
 				w.close()
 			}
@@ -60,19 +59,15 @@ func (g *Gateway) serveWorker(w *workerLink, input []byte) {
 		return
 	}
 	w.close()
-	if w.parking.Load() {
-		defer daemon.Post(func() { g.parked(w, nil) }) // after workerGone, below
+	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		g.log.Warn("business worker link lost", "worker", w.name, "err", err)
 	}
-	if err != nil && !w.isClosed() {
-		g.log.Warn("business worker link", "worker", w.name, "err", err)
-	}
-	daemon.Post(func() { g.workerGone(w) })
-}
-
-func (l *link) isClosed() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.closed
+	daemon.Post(func() {
+		g.workerGone(w)
+		if w.parking.Load() {
+			g.parked(w, nil) // an upgrade does not wait for a link that is gone
+		}
+	})
 }
 
 // commands carries out a run of frames from w. Consecutive broadcasts

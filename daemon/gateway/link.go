@@ -87,6 +87,12 @@ func (l *link) close() {
 	}
 }
 
+func (l *link) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
 // stop ends sending: the writer exits, frames not yet written stay in
 // out. It reports whether this call stopped it.
 func (l *link) stop() bool {

@@ -36,16 +36,15 @@ type BusinessWorker struct {
 	scratch  []byte // the session being encoded; loop only
 	joinWait time.Duration
 
-	mu       sync.RWMutex
-	links    map[netip.AddrPort]*gatewayLink // connected
-	dialing  map[netip.AddrPort]context.CancelFunc
-	joined   chan struct{} // signalled whenever a link connects
-	leaving  bool
-	release  func()                    // the drain's, once every gateway released us
-	held     map[*gatewayLink]struct{} // gateways that have not released us yet
-	queryID  uint32
-	answers  map[uint32]chan []byte
-	attempts map[netip.AddrPort]int
+	mu      sync.RWMutex
+	links   map[netip.AddrPort]*gatewayLink // connected
+	dialing map[netip.AddrPort]context.CancelFunc
+	joined  chan struct{} // signalled whenever a link connects
+	leaving bool
+	release func()                    // the drain's, once every gateway released us
+	held    map[*gatewayLink]struct{} // gateways that have not released us yet
+	queryID uint32
+	answers map[uint32]chan []byte
 }
 
 // gatewayLink is the worker's connection to one gateway.
@@ -110,7 +109,6 @@ func newBusinessWorker(g *daemon.Group) (daemon.Handler, error) {
 		dialing:  make(map[netip.AddrPort]context.CancelFunc),
 		joined:   make(chan struct{}, 1),
 		answers:  make(map[uint32]chan []byte),
-		attempts: make(map[netip.AddrPort]int),
 		joinWait: defaultJoinWait,
 	}
 	bw.api = &API{bw: bw}
@@ -212,13 +210,16 @@ func (bw *BusinessWorker) apply(set []string) {
 // reconnecting with backoff.
 func (bw *BusinessWorker) keepLinked(ctx context.Context, ap netip.AddrPort) {
 	backoff := 50 * time.Millisecond
-	for ctx.Err() == nil {
+	for linked := false; ctx.Err() == nil; {
 		var d net.Dialer
 		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		c, err := d.DialContext(dctx, "tcp", ap.String())
 		cancel()
 		if err == nil {
-			backoff = 50 * time.Millisecond
+			if linked {
+				bw.log.Info("gateway link back", "gateway", ap.String())
+			}
+			linked, backoff = true, 50*time.Millisecond
 			bw.serve(ctx, ap, c)
 		}
 		select {
@@ -240,10 +241,6 @@ func (bw *BusinessWorker) serve(ctx context.Context, ap netip.AddrPort, c net.Co
 		return
 	}
 	bw.links[ap] = l
-	bw.attempts[ap]++
-	if bw.attempts[ap] > 1 {
-		bw.log.Info("gateway link back", "gateway", ap.String())
-	}
 	bw.mu.Unlock()
 	select {
 	case bw.joined <- struct{}{}:

@@ -115,14 +115,7 @@ func TestAcceptSpreadsAcrossIdleLoops(t *testing.T) {
 		if err := l.AddListener(Listener{FD: fd, Protocol: lines{}, Persistent: true}); err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- l.Run() }()
-		t.Cleanup(func() {
-			l.Shutdown()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		})
+		runLoop(t, l)
 		loops[i] = l
 	}
 	accepted := func() (n [2]uint64) {

@@ -67,7 +67,7 @@ type Conn struct {
 	mu       sync.Mutex
 	out      []byte      // bytes the kernel did not take yet
 	batching bool        // the loop is dispatching a read: flush at its end
-	corked   bool        // queued for the flush at the end of Loop.Corked
+	corked   bool        // queued for the flush at the end of Loop.corked
 	armed    bool        // EPOLLOUT registered: out is waiting on the peer
 	closing  atomic.Bool // no more reads or sends; close once out is flushed
 	closed   bool

@@ -5,24 +5,24 @@ import (
 	"sync/atomic"
 )
 
-// cork holds back the writes of a fan-out (Loop.Corked).
+// cork holds back the writes of a fan-out (Loop.corked).
 type cork struct {
-	active atomic.Bool // depth > 0, for the sends' lock-free look
+	active atomic.Bool // on, for the sends' lock-free look
 	mu     sync.Mutex
-	depth  int     // Corked calls in progress: they nest
+	on     bool
 	conns  []*Conn // with output held back
 	spare  []*Conn
 }
 
-// Corked runs fn, on the loop, with the connections' writes held back: what
-// is sent meanwhile, by fn or from another goroutine, is written once fn
-// returns, in one write per connection (the outermost fn, when calls
-// nest). A gateway that carries out a run
-// of broadcasts this way costs each client one system call for the run
-// instead of one per message.
-func (l *Loop) Corked(fn func()) {
+// corked runs fn, on the loop, with the connections' writes held back:
+// what is sent meanwhile, by fn or from another goroutine, is written
+// once fn returns, in one write per connection. The loop runs its posted
+// tasks this way, so a gateway that carries out a run of broadcasts
+// costs each client one system call for the run instead of one per
+// message.
+func (l *Loop) corked(fn func()) {
 	l.cork.mu.Lock()
-	l.cork.depth++
+	l.cork.on = true
 	l.cork.active.Store(true)
 	l.cork.mu.Unlock()
 	defer l.uncork()
@@ -31,10 +31,7 @@ func (l *Loop) Corked(fn func()) {
 
 func (l *Loop) uncork() {
 	l.cork.mu.Lock()
-	if l.cork.depth--; l.cork.depth > 0 {
-		l.cork.mu.Unlock()
-		return
-	}
+	l.cork.on = false
 	l.cork.active.Store(false)
 	conns := l.cork.conns
 	l.cork.conns = l.cork.spare[:0]
@@ -65,7 +62,7 @@ func (c *Conn) holdLocked() bool {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.depth == 0 {
+	if !k.on {
 		return false
 	}
 	if !c.corked {

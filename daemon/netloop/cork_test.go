@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// TestCorked: what is sent inside Corked reaches the peer only once it
-// returns, all of it, in order; sends outside it go at once.
+// TestCorked: what a posted task sends reaches the peer only once the
+// run of tasks is over, all of it, in order.
 func TestCorked(t *testing.T) {
 	conns := make(chan *Conn, 1)
 	r := &recorder{onMsg: func(c *Conn, msg []byte) { conns <- c }}
@@ -32,18 +32,13 @@ func TestCorked(t *testing.T) {
 	}
 	heldBack := make(chan bool, 1)
 	l.Post(func() {
-		l.Corked(func() {
-			l.Corked(func() { // nested: the outer one flushes
-				for _, s := range []string{"one\n", "two\n"} {
-					c.Send([]byte(s))
-				}
-			})
-			c.Send([]byte("three\n"))
-			heldBack <- !readable()
-		})
+		for _, s := range []string{"one\n", "two\n", "three\n"} {
+			c.Send([]byte(s))
+		}
+		heldBack <- !readable()
 	})
 	if !<-heldBack {
-		t.Fatal("a corked send reached the peer before Corked returned")
+		t.Fatal("a task's send reached the peer before the run of tasks ended")
 	}
 	client.SetReadDeadline(time.Now().Add(5 * time.Second))
 	br := bufio.NewReader(client)

@@ -117,7 +117,7 @@ type Loop struct {
 	draining bool
 	drained  chan struct{}
 
-	cork cork // Corked
+	cork cork // corked
 
 	successor  func(handoff.Conn) error // set by DrainTo; nil: close instead
 	drainHolds atomic.Int64             // HoldDrain calls not released yet
@@ -288,7 +288,7 @@ func (l *Loop) runTasks() bool {
 	l.mu.Unlock()
 	// Tasks often send (timers, other goroutines' work, a gateway's
 	// broadcasts): one write per connection for the whole run.
-	l.Corked(func() {
+	l.corked(func() {
 		for i, fn := range tasks {
 			l.safely("task", nil, fn)
 			tasks[i] = nil

@@ -71,6 +71,12 @@ func serveOpts(t testing.TB, opts Options, ln Listener) (*Loop, string) {
 	if err := l.AddListener(ln); err != nil {
 		t.Fatal(err)
 	}
+	runLoop(t, l)
+	return l, addr
+}
+
+// runLoop runs l until the test ends, and fails the test if Run does.
+func runLoop(t testing.TB, l *Loop) {
 	done := make(chan error, 1)
 	go func() { done <- l.Run() }()
 	t.Cleanup(func() {
@@ -79,7 +85,6 @@ func serveOpts(t testing.TB, opts Options, ln Listener) (*Loop, string) {
 			t.Error(err)
 		}
 	})
-	return l, addr
 }
 
 func TestEchoSplitAndCoalesced(t *testing.T) {

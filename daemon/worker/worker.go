@@ -418,16 +418,6 @@ func Post(fn func()) {
 	fn()
 }
 
-// Corked runs fn with the connections' writes held back until it
-// returns; see netloop.Corked. Call it on the loop.
-func Corked(fn func()) {
-	if l := running.Load(); l != nil {
-		l.Corked(fn)
-		return
-	}
-	fn()
-}
-
 // HandOffSocket passes a socket the app owns to the successor, during a
 // drain with Drain.HandOff, after Proceed; see netloop.HandOffSocket.
 func HandOffSocket(hc hoff.Conn) error {
