@@ -31,12 +31,8 @@ func sampleGateways() ctlproto.ClientsReport {
 func withClients(t *testing.T, width, height int) *harness {
 	t.Helper()
 	d := newFakeDaemon()
-	d.backlog = backlog
 	d.gateways = sampleGateways()
-	h := newHarness(t, d, width, height, Options{})
-	h.untilCalled("watch 1s")
-	h.frame(frame1())
-	h.frame(frame2())
+	h := startedWith(t, d, width, height, Options{})
 	h.keys("c")
 	h.untilScreen(client3)
 	return h

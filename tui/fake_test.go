@@ -506,10 +506,15 @@ var backlog = []ctlproto.LogLine{
 }
 
 // started is a harness connected to a daemon that has sent the two
-// frames.
+// frames and the log backlog.
 func started(t *testing.T, width, height int, opts Options) *harness {
 	t.Helper()
-	d := newFakeDaemon()
+	return startedWith(t, newFakeDaemon(), width, height, opts)
+}
+
+// startedWith is started with a daemon the test has set up first.
+func startedWith(t *testing.T, d *fakeDaemon, width, height int, opts Options) *harness {
+	t.Helper()
 	d.backlog = backlog
 	h := newHarness(t, d, width, height, opts)
 	h.untilCalled("watch 1s")
