@@ -1,6 +1,8 @@
 package timer
 
 import (
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -20,6 +22,7 @@ type entry struct {
 	interval   time.Duration
 	fn         func()
 	persistent bool
+	offLoop    bool // runs on its own goroutine, never through the runner
 }
 
 // SetRunner makes every timer call run through run, which the worker sets
@@ -32,13 +35,30 @@ func SetRunner(run func(func())) {
 }
 
 // Add runs fn after interval, and then every interval if persistent,
-// until Del. The next interval starts when fn returns.
+// until Del. The next interval starts when fn returns. In a worker fn
+// runs on the event loop, one call at a time with the handlers and the
+// other timers: a slow fn holds them all up, as a slow task holds up a
+// WorkerMan process. Use AddOffLoop for work that may take long.
 func Add(interval time.Duration, fn func(), persistent bool) ID {
+	return add(interval, fn, persistent, false)
+}
+
+// AddOffLoop is Add for a fn that runs on a goroutine of its own rather
+// than on the event loop: a slow fn delays only its own next run (the
+// next interval still starts when it returns, so it never overlaps
+// itself), while the loop, its connections and every other timer go on.
+// fn runs concurrently with the handlers, so it must not touch what they
+// touch without a lock; it may hand work to the loop with daemon.Post.
+func AddOffLoop(interval time.Duration, fn func(), persistent bool) ID {
+	return add(interval, fn, persistent, true)
+}
+
+func add(interval time.Duration, fn func(), persistent, offLoop bool) ID {
 	mu.Lock()
 	defer mu.Unlock()
 	nextID++
 	id := nextID
-	e := &entry{interval: interval, fn: fn, persistent: persistent}
+	e := &entry{interval: interval, fn: fn, persistent: persistent, offLoop: offLoop}
 	timers[id] = e
 	e.t = time.AfterFunc(interval, func() { fire(id, e) })
 	return id
@@ -55,7 +75,11 @@ func fire(id ID, e *entry) {
 		if !live {
 			return
 		}
-		e.fn()
+		if e.offLoop {
+			runGuarded(e.fn)
+		} else {
+			e.fn() // the loop recovers a panic and counts it
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if timers[id] != e {
@@ -67,11 +91,23 @@ func fire(id ID, e *entry) {
 			delete(timers, id)
 		}
 	}
-	if run == nil {
-		call()
+	if run == nil || e.offLoop {
+		call() // on the goroutine time.AfterFunc gave this timer
 		return
 	}
 	run(call)
+}
+
+// runGuarded runs an off-loop fn, logging a panic rather than letting it
+// kill the process: nothing above this goroutine would recover it, and a
+// timer is no more allowed to take the worker down than a handler.
+func runGuarded(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("off-loop timer panicked", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
 }
 
 // Del stops a timer and reports whether it was still pending.

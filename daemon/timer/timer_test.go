@@ -63,3 +63,91 @@ func TestDelAll(t *testing.T) {
 	case <-time.After(30 * time.Millisecond):
 	}
 }
+
+// serialLoop is a runner like the worker's event loop: posted calls run
+// one at a time on one goroutine, until the test ends.
+func serialLoop(t *testing.T) func(func()) {
+	calls := make(chan func(), 1024)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case fn := <-calls:
+				fn()
+			case <-done:
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { close(done) })
+	return func(fn func()) {
+		select {
+		case calls <- fn:
+		case <-done:
+		}
+	}
+}
+
+// tick waits for n calls of a timer, failing after within.
+func tick(t *testing.T, ran <-chan struct{}, n int, within time.Duration, what string) {
+	t.Helper()
+	deadline := time.After(within)
+	for i := range n {
+		select {
+		case <-ran:
+		case <-deadline:
+			t.Fatalf("%s: %d calls of %d within %v", what, i, n, within)
+		}
+	}
+}
+
+func TestSlowOffLoopTimerDelaysOnlyItself(t *testing.T) {
+	SetRunner(serialLoop(t))
+	defer SetRunner(nil)
+	release := make(chan struct{})
+	slowRan := make(chan struct{}, 64)
+	slow := AddOffLoop(time.Millisecond, func() { slowRan <- struct{}{}; <-release }, true)
+	defer Del(slow)
+	tick(t, slowRan, 1, 2*time.Second, "slow timer")
+
+	fastRan := make(chan struct{}, 64)
+	fast := Add(time.Millisecond, func() { fastRan <- struct{}{} }, true)
+	defer Del(fast)
+	tick(t, fastRan, 5, 2*time.Second, "on-loop timer while an off-loop one is busy")
+	select {
+	case <-slowRan:
+		t.Fatal("the busy off-loop timer ran again before its call returned")
+	default:
+	}
+	close(release)
+	tick(t, slowRan, 2, 2*time.Second, "slow timer once released")
+}
+
+// The WorkerMan behaviour Add keeps, and the reason AddOffLoop exists:
+// on the loop, a slow timer holds up every other.
+func TestSlowOnLoopTimerHoldsUpTheLoop(t *testing.T) {
+	SetRunner(serialLoop(t))
+	defer SetRunner(nil)
+	release := make(chan struct{})
+	slowRan := make(chan struct{}, 64)
+	slow := Add(time.Millisecond, func() { slowRan <- struct{}{}; <-release }, false)
+	defer Del(slow)
+	tick(t, slowRan, 1, 2*time.Second, "slow timer")
+	fastRan := make(chan struct{}, 64)
+	fast := Add(time.Millisecond, func() { fastRan <- struct{}{} }, true)
+	defer Del(fast)
+	select {
+	case <-fastRan:
+		t.Fatal("an on-loop timer ran while another held the loop")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	tick(t, fastRan, 1, 2*time.Second, "on-loop timer once the loop is free")
+}
+
+func TestOffLoopPanicKeepsTheTimer(t *testing.T) {
+	ran := make(chan struct{}, 64)
+	id := AddOffLoop(time.Millisecond, func() { ran <- struct{}{}; panic("boom") }, true)
+	defer Del(id)
+	tick(t, ran, 3, 2*time.Second, "panicking off-loop timer")
+}
