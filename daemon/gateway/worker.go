@@ -35,6 +35,7 @@ type BusinessWorker struct {
 	handled  atomic.Uint64
 	scratch  []byte // the session being encoded; loop only
 	joinWait time.Duration
+	pushOnly bool
 
 	mu      sync.RWMutex
 	links   map[netip.AddrPort]*gatewayLink // connected
@@ -61,21 +62,21 @@ const defaultJoinWait = 3 * time.Second
 type workerConfig struct {
 	newEvents func() Events
 	registry  string
+	// pushOnly: the gateways route the group no client events; it only
+	// sends (a Pusher).
+	pushOnly bool
 }
 
 func parseWorkerConfig(g *daemon.Group) (workerConfig, error) {
 	var c workerConfig
 	handler, line := "", g.Lines["app"]
 	for _, kv := range g.Extra {
-		switch kv.Key {
-		case "event_handler":
+		if kv.Key == "event_handler" {
 			handler, line = strings.TrimSpace(kv.Value), kv.Line
-		case "registry":
-			c.registry = strings.TrimSpace(kv.Value)
-			if err := registry.Check(c.registry); err != nil {
-				return c, settingError(g, kv, "%v", err)
-			}
 		}
+	}
+	if err := parseRegistry(g, &c); err != nil {
+		return c, err
 	}
 	if handler == "" {
 		return c, &config.Error{File: g.File, Line: g.Lines["app"], Msg: "a BusinessWorker needs event_handler = NAME of a registered Events type"}
@@ -95,6 +96,10 @@ func newBusinessWorker(g *daemon.Group) (daemon.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newWorker(g, cfg)
+}
+
+func newWorker(g *daemon.Group, cfg workerConfig) (*BusinessWorker, error) {
 	source, err := registry.Open(cfg.registry, localGateways())
 	if err != nil {
 		return nil, err
@@ -110,6 +115,7 @@ func newBusinessWorker(g *daemon.Group) (daemon.Handler, error) {
 		joined:   make(chan struct{}, 1),
 		answers:  make(map[uint32]chan []byte),
 		joinWait: defaultJoinWait,
+		pushOnly: cfg.pushOnly,
 	}
 	bw.api = &API{bw: bw}
 	return bw, nil
@@ -233,7 +239,13 @@ func (bw *BusinessWorker) keepLinked(ctx context.Context, ap netip.AddrPort) {
 // serve runs one link until it fails.
 func (bw *BusinessWorker) serve(ctx context.Context, ap netip.AddrPort, c net.Conn) {
 	l := &gatewayLink{link: newLink(c, ap.String()), addr: ap}
-	l.send(func(dst []byte) []byte { return wire.AppendHello(dst, wire.RoleWorker, bw.name) })
+	// A pusher says hello as an operator, which gateways route no client
+	// events to.
+	role := wire.RoleWorker
+	if bw.pushOnly {
+		role = wire.RoleOperator
+	}
+	l.send(func(dst []byte) []byte { return wire.AppendHello(dst, role, bw.name) })
 	bw.mu.Lock()
 	if bw.leaving || ctx.Err() != nil {
 		bw.mu.Unlock()
