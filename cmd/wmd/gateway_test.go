@@ -45,12 +45,19 @@ type chatter struct {
 // join connects to the room and reads the welcome and its own join.
 func join(d *daemon) *chatter {
 	d.t.Helper()
-	c := &chatter{client: d.dial("Gateway")}
 	// An earlier client's join may reach this gateway after we connected
 	// and before our own welcome, which takes a trip to a worker: a
 	// broadcast is not ordered with another client's events.
+	return joinSkipping(d, func(l string) bool { return strings.HasSuffix(l, " joined") })
+}
+
+// joinSkipping is join in a room where broadcasts for which skip is true
+// may come before the welcome.
+func joinSkipping(d *daemon, skip func(line string) bool) *chatter {
+	d.t.Helper()
+	c := &chatter{client: d.dial("Gateway")}
 	welcome := c.line()
-	for strings.HasSuffix(welcome, " joined") {
+	for skip(welcome) {
 		welcome = c.line()
 	}
 	id, _, ok := strings.Cut(strings.TrimPrefix(welcome, "welcome, you are "), ";")

@@ -16,6 +16,9 @@
 //	Flood    on a line "N", pushes N bytes from a timer, stopping at
 //	         the first failed Send
 //	Panic    panics on "boom", echoes anything else
+//	SlowTimer  runs an off-loop timer busy for busy (key) at each run and
+//	         an on-loop one every 10ms; any line is answered with how often
+//	         the on-loop one has run
 //
 // Echo (from apps/echo) serves the udp:// and frame:// tests.
 //
@@ -36,6 +39,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/wm-go/wm/daemon"
@@ -59,6 +63,7 @@ func init() {
 	daemon.RegisterHandler("Hog", func() daemon.Handler { return &hog{} })
 	daemon.RegisterHandler("Crash", func() daemon.Handler { return crash{} })
 	daemon.RegisterHandler("PanicStart", func() daemon.Handler { return panicStart{} })
+	daemon.Register("SlowTimer", daemon.App{Keys: []string{"busy"}, New: newSlowTimer})
 }
 
 func main() {
@@ -193,6 +198,29 @@ type panicStart struct{}
 
 func (panicStart) OnStart()                       { panic("cannot open database") }
 func (panicStart) OnMessage(*daemon.Conn, []byte) {}
+
+// slowTimer has a slow task off the loop and a quick one on it.
+type slowTimer struct {
+	busy  time.Duration
+	ticks atomic.Int64
+}
+
+func newSlowTimer(g *daemon.Group) (daemon.Handler, error) {
+	d, err := time.ParseDuration(extra(g, "busy", "2s"))
+	if err != nil {
+		return nil, fmt.Errorf("busy: %w", err)
+	}
+	return &slowTimer{busy: d}, nil
+}
+
+func (s *slowTimer) OnStart() {
+	timer.AddOffLoop(time.Millisecond, func() { time.Sleep(s.busy) }, true) // the slow task
+	timer.Add(10*time.Millisecond, func() { s.ticks.Add(1) }, true)
+}
+
+func (s *slowTimer) OnMessage(c *daemon.Conn, _ []byte) {
+	c.Send(strconv.AppendInt(nil, s.ticks.Load(), 10))
+}
 
 // counter is the Counter events.
 type counter struct{}
