@@ -157,6 +157,18 @@ func TestTextFraming(t *testing.T) {
 	if want := refusedSize(21, 20); p.raw.String() != want {
 		t.Fatalf("reply %q, want %q", p.raw.String(), want)
 	}
+	// The line that crosses the limit may come with its '\n'.
+	p.raw.Reset()
+	if n, err := (TextTransfer{}).NewConn(p).Input(append(bytes.Repeat([]byte("x"), 25), '\n')); err == nil || n != 0 {
+		t.Fatalf("whole line over 20 bytes: %d, %v", n, err)
+	}
+	if want := refusedSize(26, 20); p.raw.String() != want {
+		t.Fatalf("reply %q, want %q", p.raw.String(), want)
+	}
+	// A line within the limit is taken, whatever follows it.
+	if n, err := (TextTransfer{}).NewConn(p).Input(append([]byte("ok\n"), bytes.Repeat([]byte("x"), 25)...)); err != nil || n != 3 {
+		t.Fatalf("short line before a long one: %d, %v", n, err)
+	}
 }
 
 func newStore(t *testing.T) *store {

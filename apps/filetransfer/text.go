@@ -29,19 +29,30 @@ type textFraming struct {
 	scanned int
 }
 
+// Input returns the length of the first line, refusing one longer than
+// max_recv_buffer_size whether or not its end is in: the line that
+// crosses the limit may arrive with its '\n'.
 func (f *textFraming) Input(buf []byte) (int, error) {
 	from := min(f.scanned, len(buf))
+	n := 0
 	if i := bytes.IndexByte(buf[from:], '\n'); i >= 0 {
-		f.scanned = 0
-		return from + i + 1, nil
+		n = from + i + 1
 	}
-	f.scanned = len(buf)
+	size := n
+	if n == 0 {
+		size = len(buf) // at least, while its '\n' is not in
+	}
 	if f.peer != nil {
-		if limit := f.peer.MaxRecv(); limit > 0 && len(buf) > limit {
-			f.peer.WriteRaw([]byte(refusedSize(len(buf), limit)))
+		if limit := f.peer.MaxRecv(); limit > 0 && size > limit {
+			f.peer.WriteRaw([]byte(refusedSize(size, limit)))
 			return 0, fmt.Errorf("upload line of more than %d bytes over max_recv_buffer_size: %w", limit, errRefused)
 		}
 	}
+	if n > 0 {
+		f.scanned = 0
+		return n, nil
+	}
+	f.scanned = len(buf)
 	return 0, nil
 }
 
