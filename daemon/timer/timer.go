@@ -75,17 +75,20 @@ func fire(id ID, e *entry) {
 		if !live {
 			return
 		}
+		// A panic ends the timer, on the loop (which recovers and counts
+		// it) as off it.
+		ok := true
 		if e.offLoop {
-			runGuarded(e.fn)
+			ok = runGuarded(e.fn)
 		} else {
-			e.fn() // the loop recovers a panic and counts it
+			e.fn()
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		if timers[id] != e {
 			return
 		}
-		if e.persistent {
+		if e.persistent && ok {
 			e.t.Reset(e.interval)
 		} else {
 			delete(timers, id)
@@ -99,15 +102,17 @@ func fire(id ID, e *entry) {
 }
 
 // runGuarded runs an off-loop fn, logging a panic rather than letting it
-// kill the process: nothing above this goroutine would recover it, and a
-// timer is no more allowed to take the worker down than a handler.
-func runGuarded(fn func()) {
+// kill the process (nothing above this goroutine would recover it, and a
+// timer may no more take the worker down than a handler), and reports
+// whether fn returned.
+func runGuarded(fn func()) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			slog.Error("off-loop timer panicked", "panic", r, "stack", string(debug.Stack()))
+			slog.Error("panic in an off-loop timer: not scheduled again", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
 	fn()
+	return true
 }
 
 // Del stops a timer and reports whether it was still pending.
