@@ -21,6 +21,15 @@ import (
 // upload clients replaced by a Go client (binary protocol) and by nc
 // (text protocol).
 
+var uploadBuild lazyBin
+
+// uploadClient is examples/upload, the Go client docs/filetransfer.md
+// shows.
+func uploadClient(t *testing.T) string {
+	t.Helper()
+	return uploadBuild.get(t, "upload", "github.com/wm-go/wm/examples/upload")
+}
+
 // uploadDaemon runs a BinaryTransfer and a TextTransfer group saving
 // into one folder, with a max_recv_buffer_size of 64K, and returns it
 // with the folder.
@@ -99,6 +108,41 @@ func TestBinaryTransferGoClient(t *testing.T) {
 		}
 	}
 	onlyFiles(t, up, "a.bin", "empty", "报告.txt")
+}
+
+// The client of docs/filetransfer.md, over both protocols.
+func TestUploadExampleClient(t *testing.T) {
+	d, up := uploadDaemon(t)
+	src := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(src, []byte("minutes of the meeting\n"), 0o644)
+	hidden := filepath.Join(t.TempDir(), ".env")
+	os.WriteFile(hidden, []byte("SECRET=1\n"), 0o644)
+	for _, tt := range []struct {
+		args []string
+		out  string
+		code int
+	}{
+		{[]string{"-addr", d.addr("Binary"), src}, "upload notes.txt to " + filepath.Join(up, "notes.txt") + " success.\n", 0},
+		{[]string{"-text", "-addr", d.addr("Text"), src}, "upload notes.txt to " + filepath.Join(up, "notes.txt") + " success.\n", 0},
+		{[]string{"-addr", d.addr("Binary"), hidden},
+			"upload refused: file name \".env\": a leading dot (hidden files and uploads in progress)\n", 1},
+	} {
+		cmd := exec.Command(uploadClient(t), tt.args...)
+		out, err := cmd.Output()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != tt.out || code != tt.code {
+			t.Errorf("upload %v: %q, exit %d; want %q, exit %d", tt.args, out, code, tt.out, tt.code)
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(up, "notes.txt")); err != nil || string(data) != "minutes of the meeting\n" {
+		t.Fatalf("notes.txt saved as %q, %v", data, err)
+	}
 }
 
 func TestBinaryTransferRefuses(t *testing.T) {
