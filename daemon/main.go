@@ -164,25 +164,31 @@ func LoadConfig(dir string) (*config.Config, error) { return loadConfig(dir, nil
 // code, with DIR/wm.conf for the global settings when there is one.
 func loadConfig(dir string, code []Group) (*config.Config, error) {
 	v := validator()
+	var (
+		cfg *config.Config
+		err error
+	)
 	if len(code) == 0 {
-		cfg, err := config.Load(dir, v)
+		cfg, err = config.Load(dir, v)
 		if err == nil {
 			err = checkGroupSettings(cfg)
 		}
-		if err != nil {
-			return nil, err
+	} else {
+		global := config.DefaultGlobal(dir)
+		if _, statErr := os.Stat(filepath.Join(dir, "wm.conf")); statErr == nil {
+			global, err = config.LoadGlobal(dir)
 		}
-		return cfg, nil
-	}
-	global := config.DefaultGlobal(dir)
-	if _, err := os.Stat(filepath.Join(dir, "wm.conf")); err == nil {
-		g, err := config.LoadGlobal(dir)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			cfg, err = config.FromGroups(dir, global, code, v)
 		}
-		global = g
 	}
-	return config.FromGroups(dir, global, code, v)
+	if err == nil {
+		err = precheck(cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // loadGlobalOnly reads DIR/wm.conf only (its defaults for a code-first
