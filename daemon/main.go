@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -266,32 +265,11 @@ func (c *cli) withoutControl(cmd string, why error) int {
 var errNoControl = errors.New("control_socket and control_listen are both off")
 
 // control sends one command over the local control socket, or, when
-// control_socket is off, over control_listen with control_password.
+// control_socket is off or gone, over control_listen with
+// control_password (see ask).
 func (c *cli) control(cmd string) (string, error) {
-	return c.controlWithin(30*time.Second, cmd)
-}
-
-// controlWithin is control, given up after d.
-func (c *cli) controlWithin(d time.Duration, cmd string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	g := c.cfg.Global
-	if g.ControlSocket == "" {
-		if addr := g.ControlAddress(); addr != "" {
-			return ctlproto.Call(ctx, "tcp", addr, g.ControlPassword, cmd)
-		}
-		return "", fmt.Errorf("%w in %s", errNoControl, g.File)
-	}
-	return ctlproto.Call(ctx, "unix", g.ControlSocket, "", cmd)
-}
-
-// controlName names the address control uses, for messages.
-func (c *cli) controlName() string {
-	g := c.cfg.Global
-	if g.ControlSocket == "" {
-		return "control_listen " + g.ControlListen
-	}
-	return g.ControlSocket
+	reply, _, err := c.ask(30*time.Second, cmd)
+	return reply, err
 }
 
 // check validates the folder; when no daemon of this folder runs, it also

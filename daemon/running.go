@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,7 +47,7 @@ func (c *cli) findMaster(within time.Duration) (*runningMaster, error) {
 	if err != nil {
 		return nil, err
 	}
-	reply, askErr := c.controlWithin(within, "status --json")
+	reply, via, askErr := c.ask(within, "status --json")
 	var st ctlproto.Status
 	if askErr == nil {
 		if err := json.Unmarshal([]byte(reply), &st); err != nil {
@@ -61,7 +62,6 @@ func (c *cli) findMaster(within time.Duration) (*runningMaster, error) {
 		}
 		return m, nil
 	}
-	via := c.controlName()
 	switch {
 	case errors.Is(askErr, ctlproto.ErrNotRunning) || errors.Is(askErr, errNoControl):
 		return nil, nil
@@ -75,6 +75,44 @@ func (c *cli) findMaster(within time.Duration) (*runningMaster, error) {
 		return nil, fmt.Errorf("the master on %s says its pid is %d, which is no process here (another pid namespace?)", via, st.MasterPID)
 	}
 	return &runningMaster{pid: st.MasterPID, since: since, via: via, workers: workerPIDs(st)}, nil
+}
+
+// ask sends cmd to the master over control_socket, or over
+// control_listen with control_password when the socket is off, and names
+// the address that answered, for messages.
+//
+// When the socket is on but nothing answers there (its file was removed
+// with run/, say) and control_listen is on, it asks control_listen too,
+// but only a master that reports this config folder as its own: another
+// folder's master may serve that port. Otherwise the socket's error
+// stands.
+func (c *cli) ask(within time.Duration, cmd string) (reply, via string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	g := c.cfg.Global
+	tcp, tcpName := g.ControlAddress(), "control_listen "+g.ControlListen
+	if g.ControlSocket == "" {
+		if tcp == "" {
+			return "", "", fmt.Errorf("%w in %s", errNoControl, g.File)
+		}
+		reply, err = ctlproto.Call(ctx, "tcp", tcp, g.ControlPassword, cmd)
+		return reply, tcpName, err
+	}
+	reply, err = ctlproto.Call(ctx, "unix", g.ControlSocket, "", cmd)
+	if tcp == "" || !errors.Is(err, ctlproto.ErrNotRunning) {
+		return reply, g.ControlSocket, err
+	}
+	status, tcpErr := ctlproto.Call(ctx, "tcp", tcp, g.ControlPassword, "status --json")
+	var st ctlproto.Status
+	if tcpErr != nil || json.Unmarshal([]byte(status), &st) != nil || !sameDir(st.Config, c.cfg.Dir) {
+		return "", g.ControlSocket, err
+	}
+	via = fmt.Sprintf("%s (%s is gone)", tcpName, g.ControlSocket)
+	if cmd == "status --json" {
+		return status, via, nil
+	}
+	reply, err = ctlproto.Call(ctx, "tcp", tcp, g.ControlPassword, cmd)
+	return reply, via, err
 }
 
 // alive reports whether the master still runs: its pid names a live

@@ -22,7 +22,7 @@ func tcpControl(port int) string {
 
 // A pid file removed by hand while the daemon runs: status, start,
 // restart and stop find the master through the control socket, or
-// control_listen when the socket is off.
+// control_listen when the socket is off, or gone with the whole of run/.
 func TestCommandsFindMasterWhosePIDFileWasRemoved(t *testing.T) {
 	port := testkit.FreePort(t)
 	for _, tc := range []struct {
@@ -31,11 +31,18 @@ func TestCommandsFindMasterWhosePIDFileWasRemoved(t *testing.T) {
 		// where the master is found, as the messages name it
 		via                   func(d *daemon) string
 		network, addr, passwd string
+		removeRun             bool // remove run/, the control socket with the pid file
 	}{
 		{name: "control socket", via: func(d *daemon) string { return filepath.Join(d.dir, "run", "wmd.sock") }, network: "unix"},
 		{name: "control_listen", global: tcpControl(port),
 			via:     func(*daemon) string { return fmt.Sprintf("control_listen tcp://127.0.0.1:%d", port) },
 			network: "tcp", addr: fmt.Sprintf("127.0.0.1:%d", port), passwd: "s3cret"},
+		{name: "run removed, control_listen",
+			global: fmt.Sprintf("control_listen = tcp://127.0.0.1:%d\ncontrol_password = s3cret\n", port),
+			via: func(d *daemon) string {
+				return fmt.Sprintf("control_listen tcp://127.0.0.1:%d (%s is gone)", port, filepath.Join(d.dir, "run", "wmd.sock"))
+			},
+			network: "tcp", addr: fmt.Sprintf("127.0.0.1:%d", port), passwd: "s3cret", removeRun: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDaemon(t, tc.global, map[string]string{"Echo": echoGroup})
@@ -43,6 +50,10 @@ func TestCommandsFindMasterWhosePIDFileWasRemoved(t *testing.T) {
 			addr := tc.addr
 			if tc.network == "unix" {
 				addr = via
+			}
+			remove := func() error { return os.Remove(pidFile) }
+			if tc.removeRun {
+				remove = func() error { return os.RemoveAll(filepath.Dir(pidFile)) }
 			}
 
 			// loseMaster removes the pid file of the running master and
@@ -61,7 +72,7 @@ func TestCommandsFindMasterWhosePIDFileWasRemoved(t *testing.T) {
 						syscall.Kill(pid, syscall.SIGKILL)
 					}
 				})
-				if err := os.Remove(pidFile); err != nil {
+				if err := remove(); err != nil {
 					t.Fatal(err)
 				}
 				return pid, workers
