@@ -982,6 +982,13 @@ func TestFromGroups(t *testing.T) {
 		{"negative workers", []Group{{Name: "Echo", StartWorkers: -1}},
 			"group Echo: StartWorkers -1: want an integer from 1 to 1024"},
 		{"most workers", []Group{{Name: "Echo", Listen: "tcp://127.0.0.1:7001", StartWorkers: 1024}}, ""},
+		{"backlog too long", []Group{{Name: "Echo", Backlog: 1 << 32}},
+			"group Echo: Backlog 4294967296: " + backlogWant},
+		{"longest backlog", []Group{{Name: "Echo", Listen: "tcp://127.0.0.1:7001", Backlog: 65535}}, ""},
+		{"udp preread too long", []Group{{Name: "Echo", Listen: "udp://127.0.0.1:7001", PrereadLength: 1 << 20}},
+			"group Echo: PrereadLength 1048576: want an integer from 1 to 65535 for a udp listen (the largest datagram to read)"},
+		{"udp preread zero", []Group{{Name: "Echo", Listen: "udp://127.0.0.1:7001", Lines: map[string]int{"preread_length": 0}}},
+			"group Echo: PrereadLength 0: want an integer from 1 to 65535 for a udp listen (the largest datagram to read)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
