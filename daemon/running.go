@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -73,6 +74,13 @@ func (c *cli) findMaster(within time.Duration) (*runningMaster, error) {
 	since, ok := procStart(st.MasterPID)
 	if !ok {
 		return nil, fmt.Errorf("the master on %s says its pid is %d, which is no process here (another pid namespace?)", via, st.MasterPID)
+	}
+	// The master keeps its pid file open, removed or not, for the lock:
+	// a pid that does not is another process's, here as the master's
+	// pid in another pid namespace, and must not be signalled.
+	if !holdsOpen(st.MasterPID, g.PIDFile) {
+		return nil, fmt.Errorf("the master on %s says its pid is %d, but process %d does not hold %s open (another pid namespace?)",
+			via, st.MasterPID, st.MasterPID, g.PIDFile)
 	}
 	return &runningMaster{pid: st.MasterPID, since: since, via: via, workers: workerPIDs(st)}, nil
 }
@@ -171,6 +179,45 @@ func procStart(pid int) (since uint64, ok bool) {
 	}
 	since, err = strconv.ParseUint(fields[19], 10, 64)
 	return since, err == nil
+}
+
+// holdsOpen reports whether process pid has the file path open, the file
+// removed or not.
+func holdsOpen(pid int, path string) bool {
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(fdDir)
+	if err != nil {
+		return false
+	}
+	real := realPath(path)
+	for _, fd := range fds {
+		link, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
+		if err != nil {
+			continue
+		}
+		if link = strings.TrimSuffix(link, " (deleted)"); link == path || link == real {
+			return true
+		}
+	}
+	return false
+}
+
+// realPath is p with the symbolic links of its longest existing ancestor
+// resolved, the way /proc/PID/fd names an open file whose folder may be
+// gone.
+func realPath(p string) string {
+	rest := ""
+	for dir := p; ; {
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+		dir = parent
+	}
 }
 
 // sameDir reports whether a and b are one folder.

@@ -3,10 +3,14 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -162,4 +166,60 @@ func statusWorkers(t *testing.T, network, addr, password string) []int {
 		pids = append(pids, p.PID)
 	}
 	return pids
+}
+
+// A master in another pid namespace (a container sharing the config
+// folder) reports a pid that names another process here: stop, finding
+// it through the control socket with the pid file gone, refuses at once
+// rather than wait for that process to go and kill it.
+func TestStopRefusesAPIDThatIsNotTheMaster(t *testing.T) {
+	d := newDaemon(t, "", map[string]string{"Echo": echoGroup})
+	stranger := exec.Command("sleep", "60")
+	if err := stranger.Start(); err != nil {
+		t.Skip("no sleep binary")
+	}
+	t.Cleanup(func() { stranger.Process.Kill(); stranger.Wait() })
+
+	sock := filepath.Join(d.dir, "run", "wmd.sock")
+	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &foreignMaster{status: ctlproto.Status{MasterPID: stranger.Process.Pid, Config: d.dir}}
+	go (&ctlproto.Server{Handler: fake}).Serve(l)
+	t.Cleanup(func() { l.Close() })
+
+	out, code := d.wmd("stop")
+	want := fmt.Sprintf("wmd: stop: the master on %s says its pid is %d, but process %d does not hold %s open (another pid namespace?)",
+		sock, stranger.Process.Pid, stranger.Process.Pid, filepath.Join(d.dir, "run", "wmd.pid"))
+	if code != 1 || strings.TrimSpace(out) != want {
+		t.Errorf("stop: exit %d, %q; want 1 and %q", code, out, want)
+	}
+	if fake.stopped.Load() {
+		t.Error("stop asked the foreign master to stop")
+	}
+	if !alive(stranger.Process.Pid) {
+		t.Error("stop killed the process that had the master's pid")
+	}
+}
+
+// foreignMaster answers the control plane as a master would, with
+// whatever status it is given.
+type foreignMaster struct {
+	status  ctlproto.Status
+	stopped atomic.Bool
+}
+
+func (f *foreignMaster) Status() ctlproto.Status { return f.status }
+func (f *foreignMaster) Stop() error             { f.stopped.Store(true); return nil }
+func (f *foreignMaster) Reload(string) error     { return errors.New("not here") }
+func (f *foreignMaster) Kill(int) error          { return errors.New("not here") }
+func (f *foreignMaster) ReloadWait(context.Context, string, func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
+	return ctlproto.ReloadResult{}, errors.New("not here")
+}
+func (f *foreignMaster) Logs(context.Context, int, string, bool) ([]ctlproto.LogLine, <-chan ctlproto.LogLine) {
+	return nil, nil
 }
