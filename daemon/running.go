@@ -78,7 +78,10 @@ func (c *cli) findMaster(within time.Duration) (*runningMaster, error) {
 	// The master keeps its pid file open, removed or not, for the lock:
 	// a pid that does not is another process's, here as the master's
 	// pid in another pid namespace, and must not be signalled.
-	if !holdsOpen(st.MasterPID, g.PIDFile) {
+	switch held, err := holdsOpen(st.MasterPID, g.PIDFile); {
+	case err != nil:
+		return nil, fmt.Errorf("the master on %s says its pid is %d, which cannot be checked: %w (run this as the master's user)", via, st.MasterPID, err)
+	case !held:
 		return nil, fmt.Errorf("the master on %s says its pid is %d, but process %d does not hold %s open (another pid namespace?)",
 			via, st.MasterPID, st.MasterPID, g.PIDFile)
 	}
@@ -182,12 +185,13 @@ func procStart(pid int) (since uint64, ok bool) {
 }
 
 // holdsOpen reports whether process pid has the file path open, the file
-// removed or not.
-func holdsOpen(pid int, path string) bool {
+// removed or not. The error is why its open files cannot be listed
+// (another user's process).
+func holdsOpen(pid int, path string) (bool, error) {
 	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
 	fds, err := os.ReadDir(fdDir)
 	if err != nil {
-		return false
+		return false, err
 	}
 	real := realPath(path)
 	for _, fd := range fds {
@@ -196,10 +200,10 @@ func holdsOpen(pid int, path string) bool {
 			continue
 		}
 		if link = strings.TrimSuffix(link, " (deleted)"); link == path || link == real {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // realPath is p with the symbolic links of its longest existing ancestor

@@ -87,19 +87,22 @@ func TestHoldsOpen(t *testing.T) {
 	}
 	t.Cleanup(func() { sleep.Process.Kill(); sleep.Wait() })
 
-	if !holdsOpen(os.Getpid(), path) {
-		t.Fatalf("holdsOpen(self, %s) = false, want true", path)
+	if held, err := holdsOpen(os.Getpid(), path); !held || err != nil {
+		t.Fatalf("holdsOpen(self, %s) = %v, %v; want true", path, held, err)
 	}
-	if holdsOpen(sleep.Process.Pid, path) {
-		t.Fatalf("holdsOpen(sleep, %s) = true, want false", path)
+	if held, err := holdsOpen(sleep.Process.Pid, path); held || err != nil {
+		t.Fatalf("holdsOpen(sleep, %s) = %v, %v; want false", path, held, err)
 	}
 	if err := os.RemoveAll(filepath.Join(conf, "run")); err != nil { // the file and its folder
 		t.Fatal(err)
 	}
-	if !holdsOpen(os.Getpid(), path) {
-		t.Fatalf("holdsOpen(self, %s) = false once removed, want true", path)
+	if held, err := holdsOpen(os.Getpid(), path); !held || err != nil {
+		t.Fatalf("holdsOpen(self, %s) once removed = %v, %v; want true", path, held, err)
 	}
-	if holdsOpen(os.Getpid(), filepath.Join(link, "run", "other.pid")) {
-		t.Fatal("holdsOpen of a file never opened = true")
+	if held, err := holdsOpen(os.Getpid(), filepath.Join(link, "run", "other.pid")); held || err != nil {
+		t.Fatalf("holdsOpen of a file never opened = %v, %v; want false", held, err)
+	}
+	if _, err := holdsOpen(1<<22+1, path); err == nil { // above pid_max's limit: no such process
+		t.Fatal("holdsOpen of no process: no error")
 	}
 }
