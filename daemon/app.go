@@ -125,6 +125,11 @@ type App struct {
 	// finds them in Process().Peers. It runs in the master at start-up,
 	// and an error stops the start.
 	Internal func(g *Group) ([]string, error)
+	// InternalKeys are the keys of Keys that choose the internal
+	// addresses (start_port, lan_ip), first the likeliest to fix: a
+	// clash of them with another address of the config names the line of
+	// the first one the group's file sets, else its app line.
+	InternalKeys []string
 	// Check, when set, validates a group's settings without starting
 	// anything, for check and start: report a bad one as a *config.Error
 	// naming its line.

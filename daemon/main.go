@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -164,25 +163,31 @@ func LoadConfig(dir string) (*config.Config, error) { return loadConfig(dir, nil
 // code, with DIR/wm.conf for the global settings when there is one.
 func loadConfig(dir string, code []Group) (*config.Config, error) {
 	v := validator()
+	var (
+		cfg *config.Config
+		err error
+	)
 	if len(code) == 0 {
-		cfg, err := config.Load(dir, v)
+		cfg, err = config.Load(dir, v)
 		if err == nil {
 			err = checkGroupSettings(cfg)
 		}
-		if err != nil {
-			return nil, err
+	} else {
+		global := config.DefaultGlobal(dir)
+		if _, statErr := os.Stat(filepath.Join(dir, "wm.conf")); statErr == nil {
+			global, err = config.LoadGlobal(dir)
 		}
-		return cfg, nil
-	}
-	global := config.DefaultGlobal(dir)
-	if _, err := os.Stat(filepath.Join(dir, "wm.conf")); err == nil {
-		g, err := config.LoadGlobal(dir)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			cfg, err = config.FromGroups(dir, global, code, v)
 		}
-		global = g
 	}
-	return config.FromGroups(dir, global, code, v)
+	if err == nil {
+		err = precheck(cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // loadGlobalOnly reads DIR/wm.conf only (its defaults for a code-first
@@ -260,32 +265,11 @@ func (c *cli) withoutControl(cmd string, why error) int {
 var errNoControl = errors.New("control_socket and control_listen are both off")
 
 // control sends one command over the local control socket, or, when
-// control_socket is off, over control_listen with control_password.
+// control_socket is off or gone, over control_listen with
+// control_password (see ask).
 func (c *cli) control(cmd string) (string, error) {
-	return c.controlWithin(30*time.Second, cmd)
-}
-
-// controlWithin is control, given up after d.
-func (c *cli) controlWithin(d time.Duration, cmd string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	g := c.cfg.Global
-	if g.ControlSocket == "" {
-		if addr := g.ControlAddress(); addr != "" {
-			return ctlproto.Call(ctx, "tcp", addr, g.ControlPassword, cmd)
-		}
-		return "", fmt.Errorf("%w in %s", errNoControl, g.File)
-	}
-	return ctlproto.Call(ctx, "unix", g.ControlSocket, "", cmd)
-}
-
-// controlName names the address control uses, for messages.
-func (c *cli) controlName() string {
-	g := c.cfg.Global
-	if g.ControlSocket == "" {
-		return "control_listen " + g.ControlListen
-	}
-	return g.ControlSocket
+	reply, _, err := c.ask(30*time.Second, cmd)
+	return reply, err
 }
 
 // check validates the folder; when no daemon of this folder runs, it also

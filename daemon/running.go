@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,7 +48,7 @@ func (c *cli) findMaster(within time.Duration) (*runningMaster, error) {
 	if err != nil {
 		return nil, err
 	}
-	reply, askErr := c.controlWithin(within, "status --json")
+	reply, via, askErr := c.ask(within, "status --json")
 	var st ctlproto.Status
 	if askErr == nil {
 		if err := json.Unmarshal([]byte(reply), &st); err != nil {
@@ -61,7 +63,6 @@ func (c *cli) findMaster(within time.Duration) (*runningMaster, error) {
 		}
 		return m, nil
 	}
-	via := c.controlName()
 	switch {
 	case errors.Is(askErr, ctlproto.ErrNotRunning) || errors.Is(askErr, errNoControl):
 		return nil, nil
@@ -74,7 +75,55 @@ func (c *cli) findMaster(within time.Duration) (*runningMaster, error) {
 	if !ok {
 		return nil, fmt.Errorf("the master on %s says its pid is %d, which is no process here (another pid namespace?)", via, st.MasterPID)
 	}
+	// The master keeps its pid file open, removed or not, for the lock:
+	// a pid that does not is another process's, here as the master's
+	// pid in another pid namespace, and must not be signalled.
+	switch held, err := holdsOpen(st.MasterPID, g.PIDFile); {
+	case err != nil:
+		return nil, fmt.Errorf("the master on %s says its pid is %d, which cannot be checked: %w (run this as the master's user)", via, st.MasterPID, err)
+	case !held:
+		return nil, fmt.Errorf("the master on %s says its pid is %d, but process %d does not hold %s open (another pid namespace?)",
+			via, st.MasterPID, st.MasterPID, g.PIDFile)
+	}
 	return &runningMaster{pid: st.MasterPID, since: since, via: via, workers: workerPIDs(st)}, nil
+}
+
+// ask sends cmd to the master over control_socket, or over
+// control_listen with control_password when the socket is off, and names
+// the address that answered, for messages.
+//
+// When the socket is on but nothing answers there (its file was removed
+// with run/, say) and control_listen is on, it asks control_listen too,
+// but only a master that reports this config folder as its own: another
+// folder's master may serve that port. Otherwise the socket's error
+// stands.
+func (c *cli) ask(within time.Duration, cmd string) (reply, via string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	g := c.cfg.Global
+	tcp, tcpName := g.ControlAddress(), "control_listen "+g.ControlListen
+	if g.ControlSocket == "" {
+		if tcp == "" {
+			return "", "", fmt.Errorf("%w in %s", errNoControl, g.File)
+		}
+		reply, err = ctlproto.Call(ctx, "tcp", tcp, g.ControlPassword, cmd)
+		return reply, tcpName, err
+	}
+	reply, err = ctlproto.Call(ctx, "unix", g.ControlSocket, "", cmd)
+	if tcp == "" || !errors.Is(err, ctlproto.ErrNotRunning) {
+		return reply, g.ControlSocket, err
+	}
+	status, tcpErr := ctlproto.Call(ctx, "tcp", tcp, g.ControlPassword, "status --json")
+	var st ctlproto.Status
+	if tcpErr != nil || json.Unmarshal([]byte(status), &st) != nil || !sameDir(st.Config, c.cfg.Dir) {
+		return "", g.ControlSocket, err
+	}
+	via = fmt.Sprintf("%s (%s is gone)", tcpName, g.ControlSocket)
+	if cmd == "status --json" {
+		return status, via, nil
+	}
+	reply, err = ctlproto.Call(ctx, "tcp", tcp, g.ControlPassword, cmd)
+	return reply, via, err
 }
 
 // alive reports whether the master still runs: its pid names a live
@@ -133,6 +182,46 @@ func procStart(pid int) (since uint64, ok bool) {
 	}
 	since, err = strconv.ParseUint(fields[19], 10, 64)
 	return since, err == nil
+}
+
+// holdsOpen reports whether process pid has the file path open, the file
+// removed or not. The error is why its open files cannot be listed
+// (another user's process).
+func holdsOpen(pid int, path string) (bool, error) {
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(fdDir)
+	if err != nil {
+		return false, err
+	}
+	real := realPath(path)
+	for _, fd := range fds {
+		link, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
+		if err != nil {
+			continue
+		}
+		if link = strings.TrimSuffix(link, " (deleted)"); link == path || link == real {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// realPath is p with the symbolic links of its longest existing ancestor
+// resolved, the way /proc/PID/fd names an open file whose folder may be
+// gone.
+func realPath(p string) string {
+	rest := ""
+	for dir := p; ; {
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+		dir = parent
+	}
 }
 
 // sameDir reports whether a and b are one folder.

@@ -61,3 +61,48 @@ func TestProcStart(t *testing.T) {
 		t.Fatal("a reaped process counts as live")
 	}
 }
+
+// holdsOpen finds a file open in a process, removed or not, its folder
+// too, named through a symbolic link of a folder above; not in a process
+// that has not opened it.
+func TestHoldsOpen(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "conf")
+	if err := os.MkdirAll(filepath.Join(conf, "run"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(conf, link); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(link, "run", "wmd.pid") // named through the link
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sleep := exec.Command("sleep", "60")
+	if err := sleep.Start(); err != nil {
+		t.Skip("no sleep binary")
+	}
+	t.Cleanup(func() { sleep.Process.Kill(); sleep.Wait() })
+
+	if held, err := holdsOpen(os.Getpid(), path); !held || err != nil {
+		t.Fatalf("holdsOpen(self, %s) = %v, %v; want true", path, held, err)
+	}
+	if held, err := holdsOpen(sleep.Process.Pid, path); held || err != nil {
+		t.Fatalf("holdsOpen(sleep, %s) = %v, %v; want false", path, held, err)
+	}
+	if err := os.RemoveAll(filepath.Join(conf, "run")); err != nil { // the file and its folder
+		t.Fatal(err)
+	}
+	if held, err := holdsOpen(os.Getpid(), path); !held || err != nil {
+		t.Fatalf("holdsOpen(self, %s) once removed = %v, %v; want true", path, held, err)
+	}
+	if held, err := holdsOpen(os.Getpid(), filepath.Join(link, "run", "other.pid")); held || err != nil {
+		t.Fatalf("holdsOpen of a file never opened = %v, %v; want false", held, err)
+	}
+	if _, err := holdsOpen(1<<22+1, path); err == nil { // above pid_max's limit: no such process
+		t.Fatal("holdsOpen of no process: no error")
+	}
+}

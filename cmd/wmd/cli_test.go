@@ -121,3 +121,67 @@ func TestCheckRefusesListenOnControlPort(t *testing.T) {
 		}
 	}
 }
+
+// check refuses a gateway's internal addresses (lan_ip, start_port
+// onwards, one port per worker) on a port the config gives something
+// else, as start would, naming the line that chose them: not an
+// "address already in use" from a bind.
+func TestCheckRefusesInternalAddressClash(t *testing.T) {
+	base := testkit.FreePortRange(t, 2)
+	gateway := func(extra string) string {
+		return "app = Gateway\nlisten = text://127.0.0.1:{port}\nstart_workers = 2\n" + extra
+	}
+	for _, tc := range []struct {
+		name   string
+		global string
+		groups map[string]string
+		want   string // DIR for the config folder
+	}{
+		{
+			name: "a listen on worker #2's port",
+			groups: map[string]string{
+				"Echo": fmt.Sprintf("app = Echo\nlisten = text://0.0.0.0:%d\n", base+1),
+				"Gw":   gateway(fmt.Sprintf("start_port = %d\n", base)),
+			},
+			want: fmt.Sprintf("DIR/conf.d/Gw.conf:4: internal address 127.0.0.1:%d of worker #2 clashes with listen text://0.0.0.0:%d (DIR/conf.d/Echo.conf:2)", base+1, base+1),
+		},
+		{
+			name:   "control_listen",
+			global: fmt.Sprintf("control_listen = tcp://127.0.0.1:%d\n", base),
+			groups: map[string]string{"Gw": gateway(fmt.Sprintf("lan_ip = 127.0.0.1\nstart_port = %d\n", base))},
+			// wm.conf's line 3: the harness writes two lines of its own first.
+			want: fmt.Sprintf("DIR/conf.d/Gw.conf:5: internal address 127.0.0.1:%d of worker #1 clashes with control_listen tcp://127.0.0.1:%d (DIR/wm.conf:3)", base, base),
+		},
+		{
+			name:   "two gateways on the default start_port",
+			groups: map[string]string{"Gw1": gateway(""), "Gw2": gateway("")},
+			want:   "DIR/conf.d/Gw2.conf:1: internal address 127.0.0.1:2900 of worker #1 clashes with internal address 127.0.0.1:2900 of Gw1 worker #1 (DIR/conf.d/Gw1.conf:1)",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDaemon(t, tc.global, tc.groups)
+			want := strings.ReplaceAll(tc.want, "DIR", d.dir)
+			for _, cmd := range [][]string{{"check"}, {"start", "-d"}} {
+				if out, code := d.wmd(cmd...); code != 1 || strings.TrimSpace(out) != want {
+					t.Errorf("%s: exit %d, %q; want 1 and %q", strings.Join(cmd, " "), code, out, want)
+				}
+			}
+		})
+	}
+}
+
+// A master run by root switches a group's workers to its user: check
+// refuses one this host does not know, as start would.
+func TestCheckRefusesUnknownUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("user is ignored when not root")
+	}
+	d := newDaemon(t, "", map[string]string{"Echo": echoGroup + "user = wm-no-such-user\n"})
+	want := fmt.Sprintf("%s:%d: unknown user \"wm-no-such-user\": the workers run as this user when the master runs as root",
+		filepath.Join(d.dir, "conf.d", "Echo.conf"), strings.Count(echoGroup, "\n")+1)
+	for _, cmd := range [][]string{{"check"}, {"start", "-d"}} {
+		if out, code := d.wmd(cmd...); code != 1 || strings.TrimSpace(out) != want {
+			t.Errorf("%s: exit %d, %q; want 1 and %q", strings.Join(cmd, " "), code, out, want)
+		}
+	}
+}

@@ -26,19 +26,42 @@ func rssKB(t *testing.T, pid int) int {
 	return kb
 }
 
-// A few fat packets, refused over max_recv_buffer_size, must not pin
-// their buffers in the worker: once the connections are closed its RSS
-// comes back to what it was idle. The daemon is built without the race
-// detector, whose shadow memory is never given back.
-func TestRefusedFatPacketsGiveTheirMemoryBack(t *testing.T) {
-	d := newDaemonBin(t, plainWmd(t), "", map[string]string{"EchoService": "app = EchoService\nlisten = tcp://127.0.0.1:{port}\nstart_workers = 1\n"})
+// fatEcho runs EchoService on one worker, with the default 10 MB
+// max_recv_buffer_size, and returns it, a connection that has had its
+// reply, the worker's pid and its idle RSS. The daemon is built without
+// the race detector, whose shadow memory is never given back.
+func fatEcho(t *testing.T) (d *daemon, c *client, pid, idleKB int) {
+	d = newDaemonBin(t, plainWmd(t), "", map[string]string{"EchoService": "app = EchoService\nlisten = tcp://127.0.0.1:{port}\nstart_workers = 1\n"})
 	d.start()
-	c := d.dial("EchoService")
+	c = d.dial("EchoService")
 	if got := c.ask("date"); got == "" {
 		t.Fatal("empty reply to date")
 	}
-	pid := d.pids("EchoService")[0]
-	idle := rssKB(t, pid)
+	pid = d.pids("EchoService")[0]
+	return d, c, pid, rssKB(t, pid)
+}
+
+// rssMarginKB is how far above its idle RSS a worker may stay once the
+// fat packets are gone: a few MB of heap the runtime keeps, far below
+// the 40 MB the tests' four fat buffers hold.
+const rssMarginKB = 8 << 10
+
+// rssBackToIdle waits for the worker's RSS to come back within
+// rssMarginKB of idleKB, and returns it.
+func rssBackToIdle(t *testing.T, pid, idleKB int) (nowKB int) {
+	t.Helper()
+	eventually(t, 5*time.Second, fmt.Sprintf("RSS back within %d kB of its idle %d kB", rssMarginKB, idleKB), func() bool {
+		nowKB = rssKB(t, pid)
+		return nowKB <= idleKB+rssMarginKB
+	})
+	return nowKB
+}
+
+// A few fat packets, refused over max_recv_buffer_size, must not pin
+// their buffers in the worker: once the connections are closed its RSS
+// comes back to what it was idle.
+func TestRefusedFatPacketsGiveTheirMemoryBack(t *testing.T) {
+	d, c, pid, idle := fatEcho(t)
 
 	// 4 connections at once, each sending a 50 MB line against the
 	// default 10 MB limit: each is closed after about 10 MB.
@@ -63,14 +86,49 @@ func TestRefusedFatPacketsGiveTheirMemoryBack(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "the refusals", func() bool { return d.counters("EchoService").PacketErr == clients })
 
-	const margin = 8 << 10 // kB
-	var now int
-	eventually(t, 5*time.Second, fmt.Sprintf("RSS back within %d kB of its idle %d kB", margin, idle), func() bool {
-		now = rssKB(t, pid)
-		return now <= idle+margin
-	})
+	now := rssBackToIdle(t, pid, idle)
 	t.Logf("worker RSS: idle %d kB, after %d refused %d MB lines %d kB", idle, clients, lineSize>>20, now)
 	if got := c.ask("date"); got == "" {
 		t.Fatal("empty reply to date after the refusals")
+	}
+}
+
+// A connection that stays open after a fat packet, with the start of
+// its next packet read, must not keep the fat packet's buffer: the RSS
+// comes back while the connections are still open, and the bytes they
+// had sent of their next command are not lost.
+func TestFatPacketsOnOpenConnectionsGiveTheirMemoryBack(t *testing.T) {
+	d, c, pid, idle := fatEcho(t)
+
+	// 4 connections each send a 9 MB line, under the 10 MB limit, and
+	// the first bytes of "date" in the same write.
+	const clients, lineSize = 4, 9 << 20
+	fat := append(bytes.Repeat([]byte("x"), lineSize), "\nda"...)
+	var wg sync.WaitGroup
+	fats := make([]*client, clients)
+	for i := range fats {
+		fats[i] = d.dial("EchoService")
+		wg.Go(func() {
+			if _, err := fats[i].Write(fat); err != nil {
+				t.Errorf("client %d: send the fat line: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, f := range fats {
+		if got := f.line(); got != "unknown cmd" {
+			t.Fatalf("client %d: reply to the fat line %q, want %q", i, got, "unknown cmd")
+		}
+	}
+
+	now := rssBackToIdle(t, pid, idle)
+	t.Logf("worker RSS: idle %d kB, with %d connections open after a %d MB line each %d kB", idle, clients, lineSize>>20, now)
+	for i, f := range fats {
+		if got := f.ask("te"); got == "" || got == "unknown cmd" {
+			t.Errorf("client %d: the rest of \"date\" answered %q, want the date", i, got)
+		}
+	}
+	if got := c.ask("date"); got == "" {
+		t.Fatal("empty reply to date after the fat lines")
 	}
 }

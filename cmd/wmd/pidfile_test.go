@@ -3,10 +3,14 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -22,7 +26,7 @@ func tcpControl(port int) string {
 
 // A pid file removed by hand while the daemon runs: status, start,
 // restart and stop find the master through the control socket, or
-// control_listen when the socket is off.
+// control_listen when the socket is off, or gone with the whole of run/.
 func TestCommandsFindMasterWhosePIDFileWasRemoved(t *testing.T) {
 	port := testkit.FreePort(t)
 	for _, tc := range []struct {
@@ -31,11 +35,18 @@ func TestCommandsFindMasterWhosePIDFileWasRemoved(t *testing.T) {
 		// where the master is found, as the messages name it
 		via                   func(d *daemon) string
 		network, addr, passwd string
+		removeRun             bool // remove run/, the control socket with the pid file
 	}{
 		{name: "control socket", via: func(d *daemon) string { return filepath.Join(d.dir, "run", "wmd.sock") }, network: "unix"},
 		{name: "control_listen", global: tcpControl(port),
 			via:     func(*daemon) string { return fmt.Sprintf("control_listen tcp://127.0.0.1:%d", port) },
 			network: "tcp", addr: fmt.Sprintf("127.0.0.1:%d", port), passwd: "s3cret"},
+		{name: "run removed, control_listen",
+			global: fmt.Sprintf("control_listen = tcp://127.0.0.1:%d\ncontrol_password = s3cret\n", port),
+			via: func(d *daemon) string {
+				return fmt.Sprintf("control_listen tcp://127.0.0.1:%d (%s is gone)", port, filepath.Join(d.dir, "run", "wmd.sock"))
+			},
+			network: "tcp", addr: fmt.Sprintf("127.0.0.1:%d", port), passwd: "s3cret", removeRun: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDaemon(t, tc.global, map[string]string{"Echo": echoGroup})
@@ -43,6 +54,10 @@ func TestCommandsFindMasterWhosePIDFileWasRemoved(t *testing.T) {
 			addr := tc.addr
 			if tc.network == "unix" {
 				addr = via
+			}
+			remove := func() error { return os.Remove(pidFile) }
+			if tc.removeRun {
+				remove = func() error { return os.RemoveAll(filepath.Dir(pidFile)) }
 			}
 
 			// loseMaster removes the pid file of the running master and
@@ -61,7 +76,7 @@ func TestCommandsFindMasterWhosePIDFileWasRemoved(t *testing.T) {
 						syscall.Kill(pid, syscall.SIGKILL)
 					}
 				})
-				if err := os.Remove(pidFile); err != nil {
+				if err := remove(); err != nil {
 					t.Fatal(err)
 				}
 				return pid, workers
@@ -151,4 +166,60 @@ func statusWorkers(t *testing.T, network, addr, password string) []int {
 		pids = append(pids, p.PID)
 	}
 	return pids
+}
+
+// A master in another pid namespace (a container sharing the config
+// folder) reports a pid that names another process here: stop, finding
+// it through the control socket with the pid file gone, refuses at once
+// rather than wait for that process to go and kill it.
+func TestStopRefusesAPIDThatIsNotTheMaster(t *testing.T) {
+	d := newDaemon(t, "", map[string]string{"Echo": echoGroup})
+	stranger := exec.Command("sleep", "60")
+	if err := stranger.Start(); err != nil {
+		t.Skip("no sleep binary")
+	}
+	t.Cleanup(func() { stranger.Process.Kill(); stranger.Wait() })
+
+	sock := filepath.Join(d.dir, "run", "wmd.sock")
+	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &foreignMaster{status: ctlproto.Status{MasterPID: stranger.Process.Pid, Config: d.dir}}
+	go (&ctlproto.Server{Handler: fake}).Serve(l)
+	t.Cleanup(func() { l.Close() })
+
+	out, code := d.wmd("stop")
+	want := fmt.Sprintf("wmd: stop: the master on %s says its pid is %d, but process %d does not hold %s open (another pid namespace?)",
+		sock, stranger.Process.Pid, stranger.Process.Pid, filepath.Join(d.dir, "run", "wmd.pid"))
+	if code != 1 || strings.TrimSpace(out) != want {
+		t.Errorf("stop: exit %d, %q; want 1 and %q", code, out, want)
+	}
+	if fake.stopped.Load() {
+		t.Error("stop asked the foreign master to stop")
+	}
+	if !alive(stranger.Process.Pid) {
+		t.Error("stop killed the process that had the master's pid")
+	}
+}
+
+// foreignMaster answers the control plane as a master would, with
+// whatever status it is given.
+type foreignMaster struct {
+	status  ctlproto.Status
+	stopped atomic.Bool
+}
+
+func (f *foreignMaster) Status() ctlproto.Status { return f.status }
+func (f *foreignMaster) Stop() error             { f.stopped.Store(true); return nil }
+func (f *foreignMaster) Reload(string) error     { return errors.New("not here") }
+func (f *foreignMaster) Kill(int) error          { return errors.New("not here") }
+func (f *foreignMaster) ReloadWait(context.Context, string, func(ctlproto.ReloadEvent)) (ctlproto.ReloadResult, error) {
+	return ctlproto.ReloadResult{}, errors.New("not here")
+}
+func (f *foreignMaster) Logs(context.Context, int, string, bool) ([]ctlproto.LogLine, <-chan ctlproto.LogLine) {
+	return nil, nil
 }

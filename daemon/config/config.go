@@ -131,4 +131,18 @@ const (
 	// megabytes, and a typo of a few zeros must not fork a machine to its
 	// knees.
 	MaxStartWorkers = 1024
+	// MaxBacklog bounds backlog: the kernel caps a listen queue at
+	// net.core.somaxconn (65535 at most on kernels before 5.4), and a
+	// value past a C int would wrap to a queue of nothing.
+	MaxBacklog = 65535
+	// MaxUDPPreread bounds a udp group's preread_length: no UDP
+	// datagram is longer, and each worker allocates that much for one.
+	MaxUDPPreread = 65535
+	// MaxTimeout bounds stop_timeout and reload_timeout: a day is longer
+	// than any drain should take, and `wmd stop` adds to stop_timeout, so
+	// the largest durations would wrap to a deadline in the past.
+	MaxTimeout = 24 * time.Hour
+	// MaxMemLimit bounds max_mem_limit, in KB (1 TiB): larger values
+	// would wrap when turned into bytes, and the limit would be off.
+	MaxMemLimit = 1 << 30
 )

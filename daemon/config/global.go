@@ -78,8 +78,8 @@ func decodeGlobal(file, dir string, settings []setting) (Global, []error) {
 				bad(s, wantPositive)
 			}
 		case "backlog":
-			if g.Backlog, ok = parseInt(s.value, 1); !ok {
-				bad(s, wantPositive)
+			if g.Backlog, ok = parseIntIn(s.value, 1, MaxBacklog); !ok {
+				bad(s, wantBacklog)
 			}
 		case "control_listen":
 			if controlDisabled(s.value) {
@@ -105,8 +105,8 @@ func decodeGlobal(file, dir string, settings []setting) (Global, []error) {
 			}
 		case "max_mem_limit":
 			var n int
-			if n, ok = parseInt(s.value, 0); !ok {
-				bad(s, wantNonNeg)
+			if n, ok = parseIntIn(s.value, 0, MaxMemLimit); !ok {
+				bad(s, wantMemLimit)
 			}
 			g.MaxMemLimit = int64(n)
 		case "max_worker_exit_count":

@@ -93,6 +93,7 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 	}
 
 	seen := make(map[string]int) // canonical key -> first line
+	var preread *setting         // the preread_length line, when well formed
 	for _, s := range settings {
 		canon := s.key
 		if canon == "worker_file" {
@@ -127,7 +128,7 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 				errorf(s.line, "%s", err)
 			}
 		case s.key == "start_workers":
-			if g.StartWorkers, ok = parseInt(s.value, 1); !ok || g.StartWorkers > MaxStartWorkers {
+			if g.StartWorkers, ok = parseIntIn(s.value, 1, MaxStartWorkers); !ok {
 				bad(s, wantStartWorkers)
 			}
 		case s.key == "user":
@@ -135,6 +136,8 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 		case s.key == "preread_length":
 			if g.PrereadLength, ok = parseInt(s.value, 0); !ok {
 				bad(s, wantNonNeg)
+			} else {
+				preread = &s
 			}
 		case s.key == "max_recv_buffer_size":
 			if g.MaxRecvBufferSize, ok = parseSize(s.value); !ok {
@@ -161,8 +164,8 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 				bad(s, wantNonNeg)
 			}
 		case s.key == "backlog":
-			if g.Backlog, ok = parseInt(s.value, 1); !ok {
-				bad(s, wantPositive)
+			if g.Backlog, ok = parseIntIn(s.value, 1, MaxBacklog); !ok {
+				bad(s, wantBacklog)
 			}
 		case s.key == "sched_policy":
 			switch v := strings.ToLower(s.value); v {
@@ -191,10 +194,10 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 		}
 	}
 
-	if g.Network == "udp" && g.PrereadLength == 0 {
-		if line, set := g.Lines["preread_length"]; set {
-			errorf(line, "bad value \"0\" for preread_length: want an integer >= 1 for a udp listen (the largest datagram to read)")
-		}
+	// A udp group allocates preread_length for each datagram it reads;
+	// a tcp group reads what is there and ignores it.
+	if preread != nil && g.Network == "udp" && (g.PrereadLength < 1 || g.PrereadLength > MaxUDPPreread) {
+		bad(*preread, wantUDPPreread)
 	}
 	g.ApplyDefaults(global)
 	return g, errs

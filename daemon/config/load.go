@@ -253,6 +253,14 @@ func FromGroups(dir string, global Global, groups []Group, v Validator) (*Config
 			fail("StartWorkers %d: %s", g.StartWorkers, wantStartWorkers)
 			continue
 		}
+		if g.Backlog < 0 || g.Backlog > MaxBacklog {
+			fail("Backlog %d: %s", g.Backlog, wantBacklog)
+			continue
+		}
+		if g.Network == "udp" && (g.PrereadLength < 1 || g.PrereadLength > MaxUDPPreread) {
+			fail("PrereadLength %d: %s", g.PrereadLength, wantUDPPreread)
+			continue
+		}
 		if g.SchedPolicy != SchedBatch && g.SchedPolicy != SchedNormal {
 			fail("SchedPolicy %q: %s", g.SchedPolicy, wantSchedPolicy)
 			continue

@@ -81,6 +81,8 @@ func errorLines(t *testing.T, err error, dir string) []string {
 
 const echo = "app = Echo\n"
 
+const backlogWant = "want an integer from 1 to 65535 (the kernel caps the queue at net.core.somaxconn)"
+
 func TestLoadErrors(t *testing.T) {
 	long := strings.Repeat("x", 120)
 	tests := []struct {
@@ -133,6 +135,25 @@ func TestLoadErrors(t *testing.T) {
 				`DIR/conf.d/A.conf:2: bad value "100000" for start_workers: want an integer from 1 to 1024`,
 				`DIR/conf.d/B.conf:2: bad value "1025" for start_workers: want an integer from 1 to 1024`,
 				`DIR/conf.d/C.conf:2: bad value "99999999999999999999" for start_workers: want an integer from 1 to 1024`,
+			},
+		},
+		{
+			name: "counts past their bounds",
+			files: map[string]string{
+				"wm.conf":       "backlog = 4294967296\nstop_timeout = 9223372036\nreload_timeout = 25h\nmax_mem_limit = 9007199254740993\n",
+				"conf.d/A.conf": echo + "backlog = 65536\n",
+				"conf.d/B.conf": echo + "listen = udp://:5000\npreread_length = 1048576\n",
+				"conf.d/C.conf": echo + "listen = tcp://:5000\npreread_length = 1048576\n", // ignored on tcp
+				"conf.d/D.conf": echo + "listen = udp://:5001\npreread_length = x\n",
+			},
+			want: []string{
+				`DIR/wm.conf:1: bad value "4294967296" for backlog: ` + backlogWant,
+				`DIR/wm.conf:2: bad value "9223372036" for stop_timeout: want a duration like 10s or 1m30s, or whole seconds, up to 24h`,
+				`DIR/wm.conf:3: bad value "25h" for reload_timeout: want a duration like 10s or 1m30s, or whole seconds, up to 24h`,
+				`DIR/wm.conf:4: bad value "9007199254740993" for max_mem_limit: want an integer from 0 to 1073741824 (KB: 1 TiB at most)`,
+				`DIR/conf.d/A.conf:2: bad value "65536" for backlog: ` + backlogWant,
+				`DIR/conf.d/B.conf:3: bad value "1048576" for preread_length: want an integer from 1 to 65535 for a udp listen (the largest datagram to read)`,
+				`DIR/conf.d/D.conf:3: bad value "x" for preread_length: want an integer >= 0`,
 			},
 		},
 		{
@@ -196,7 +217,7 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{
 				`DIR/conf.d/Echo.conf:2: bad value "abc" for start_workers: want an integer from 1 to 1024`,
 				`DIR/conf.d/Echo.conf:3: bad value "-1" for preread_length: want an integer >= 0`,
-				`DIR/conf.d/Echo.conf:4: bad value "0" for backlog: want an integer >= 1`,
+				`DIR/conf.d/Echo.conf:4: bad value "0" for backlog: want an integer from 1 to 65535 (the kernel caps the queue at net.core.somaxconn)`,
 				`DIR/conf.d/Echo.conf:5: bad value "-5" for max_requests: want an integer >= 0`,
 			},
 		},
@@ -368,7 +389,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "udp preread_length zero",
 			files: map[string]string{"wm.conf": "", "conf.d/Echo.conf": echo + "preread_length = 0\nlisten = udp://:5000\n"},
-			want:  []string{`DIR/conf.d/Echo.conf:2: bad value "0" for preread_length: want an integer >= 1 for a udp listen (the largest datagram to read)`},
+			want:  []string{`DIR/conf.d/Echo.conf:2: bad value "0" for preread_length: want an integer from 1 to 65535 for a udp listen (the largest datagram to read)`},
 		},
 		{
 			name: "wm.conf values",
@@ -385,11 +406,11 @@ func TestLoadErrors(t *testing.T) {
 				"debug = 1\n" +
 				"debug = 0\n"},
 			want: []string{
-				`DIR/wm.conf:1: bad value "-1" for backlog: want an integer >= 1`,
+				`DIR/wm.conf:1: bad value "-1" for backlog: want an integer from 1 to 65535 (the kernel caps the queue at net.core.somaxconn)`,
 				`DIR/wm.conf:2: bad value "0" for log_keep_days: want an integer >= 1`,
-				`DIR/wm.conf:3: bad value "soon" for stop_timeout: want a duration like 10s or 1m30s, or whole seconds`,
-				`DIR/wm.conf:4: bad value "-3s" for reload_timeout: want a duration like 10s or 1m30s, or whole seconds`,
-				`DIR/wm.conf:5: bad value "1.5" for max_mem_limit: want an integer >= 0`,
+				`DIR/wm.conf:3: bad value "soon" for stop_timeout: want a duration like 10s or 1m30s, or whole seconds, up to 24h`,
+				`DIR/wm.conf:4: bad value "-3s" for reload_timeout: want a duration like 10s or 1m30s, or whole seconds, up to 24h`,
+				`DIR/wm.conf:5: bad value "1.5" for max_mem_limit: want an integer from 0 to 1073741824 (KB: 1 TiB at most)`,
 				`DIR/wm.conf:6: bad value "many" for max_worker_exit_count: want an integer >= 0`,
 				`DIR/wm.conf:7: bad value "" for pid_file: want a path`,
 				`DIR/wm.conf:8: bad value "" for log_dir: want a path`,
@@ -431,7 +452,7 @@ func TestLoadErrors(t *testing.T) {
 				"conf.d/Good.conf": echo,
 			},
 			want: []string{
-				`DIR/wm.conf:1: bad value "x" for backlog: want an integer >= 1`,
+				`DIR/wm.conf:1: bad value "x" for backlog: want an integer from 1 to 65535 (the kernel caps the queue at net.core.somaxconn)`,
 				`DIR/wm.conf:2: unknown key "foo"`,
 				`DIR/conf.d/A.conf:1: bad value "0" for start_workers: want an integer from 1 to 1024`,
 				`DIR/conf.d/A.conf:3: unknown key "lisen"`,
@@ -658,6 +679,10 @@ func TestLoadGlobalValues(t *testing.T) {
 		}},
 		{"stop_timeout = 1", func(g Global) bool { return g.StopTimeout == time.Second }},
 		{"stop_timeout = 250ms", func(g Global) bool { return g.StopTimeout == 250*time.Millisecond }},
+		{"stop_timeout = 24h", func(g Global) bool { return g.StopTimeout == MaxTimeout }},
+		{"reload_timeout = 86400", func(g Global) bool { return g.ReloadTimeout == MaxTimeout }},
+		{"backlog = 65535", func(g Global) bool { return g.Backlog == MaxBacklog }},
+		{"max_mem_limit = 1073741824", func(g Global) bool { return g.MaxMemLimit == MaxMemLimit }},
 		{"debug = No", func(g Global) bool { return !g.Debug }},
 		{"debug = TRUE", func(g Global) bool { return g.Debug }},
 		{"max_mem_limit = 0", func(g Global) bool { return g.MaxMemLimit == 0 }},
@@ -703,6 +728,9 @@ func TestLoadGroupValues(t *testing.T) {
 			return g.Network == "udp" && g.Scheme == "stats" && g.PrereadLength == DefaultUDPPreread
 		}},
 		{echo + "listen = udp://:55656\npreread_length = 65507", func(g Group) bool { return g.PrereadLength == 65507 }},
+		{echo + "listen = udp://:55656\npreread_length = 65535", func(g Group) bool { return g.PrereadLength == MaxUDPPreread }},
+		{echo + "listen = tcp://:55656\npreread_length = 1048576", func(g Group) bool { return g.PrereadLength == 1<<20 }}, // ignored on tcp
+		{echo + "backlog = 65535", func(g Group) bool { return g.Backlog == MaxBacklog }},
 		{echo + "listen = TCP://[::]:80", func(g Group) bool { return g.Scheme == "tcp" && g.Address == "[::]:80" }},
 		{echo + "listen = tcp://localhost:080", func(g Group) bool { return g.Address == "localhost:80" }},
 		{echo + "listen =", func(g Group) bool { return g.Listen == "" && g.Network == "" && g.Lines["listen"] == 2 }},
@@ -954,6 +982,13 @@ func TestFromGroups(t *testing.T) {
 		{"negative workers", []Group{{Name: "Echo", StartWorkers: -1}},
 			"group Echo: StartWorkers -1: want an integer from 1 to 1024"},
 		{"most workers", []Group{{Name: "Echo", Listen: "tcp://127.0.0.1:7001", StartWorkers: 1024}}, ""},
+		{"backlog too long", []Group{{Name: "Echo", Backlog: 1 << 32}},
+			"group Echo: Backlog 4294967296: " + backlogWant},
+		{"longest backlog", []Group{{Name: "Echo", Listen: "tcp://127.0.0.1:7001", Backlog: 65535}}, ""},
+		{"udp preread too long", []Group{{Name: "Echo", Listen: "udp://127.0.0.1:7001", PrereadLength: 1 << 20}},
+			"group Echo: PrereadLength 1048576: want an integer from 1 to 65535 for a udp listen (the largest datagram to read)"},
+		{"udp preread zero", []Group{{Name: "Echo", Listen: "udp://127.0.0.1:7001", Lines: map[string]int{"preread_length": 0}}},
+			"group Echo: PrereadLength 0: want an integer from 1 to 65535 for a udp listen (the largest datagram to read)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,7 +15,7 @@ const (
 	wantPositive = "want an integer >= 1"
 	wantNonNeg   = "want an integer >= 0"
 	wantSize     = "want a size in bytes >= 1, like 10485760 or 10M"
-	wantDuration = "want a duration like 10s or 1m30s, or whole seconds"
+	wantDuration = "want a duration like 10s or 1m30s, or whole seconds, up to 24h"
 	wantPath     = "want a path"
 	wantAppName  = "want a registered app name"
 
@@ -23,7 +23,15 @@ const (
 	wantReloadConnections = "want handoff or close"
 )
 
-var wantStartWorkers = fmt.Sprintf("want an integer from 1 to %d", MaxStartWorkers)
+var (
+	wantStartWorkers = wantBetween(1, MaxStartWorkers)
+	wantBacklog      = wantBetween(1, MaxBacklog) + " (the kernel caps the queue at net.core.somaxconn)"
+	wantMemLimit     = wantBetween(0, MaxMemLimit) + " (KB: 1 TiB at most)"
+	wantUDPPreread   = wantBetween(1, MaxUDPPreread) + " for a udp listen (the largest datagram to read)"
+)
+
+// wantBetween is the message for an integer that must lie in [lo, hi].
+func wantBetween(lo, hi int) string { return fmt.Sprintf("want an integer from %d to %d", lo, hi) }
 
 // parseBool accepts the spellings ini files use for a switch.
 func parseBool(s string) (bool, bool) {
@@ -38,8 +46,13 @@ func parseBool(s string) (bool, bool) {
 
 // parseInt parses a decimal int that is at least min.
 func parseInt(s string, min int) (int, bool) {
+	return parseIntIn(s, min, math.MaxInt)
+}
+
+// parseIntIn parses a decimal int from lo to hi.
+func parseIntIn(s string, lo, hi int) (int, bool) {
 	n, err := strconv.ParseInt(s, 10, 0)
-	if err != nil || n < int64(min) {
+	if err != nil || n < int64(lo) || n > int64(hi) {
 		return 0, false
 	}
 	return int(n), true
@@ -89,16 +102,17 @@ func parseSize(s string) (int, bool) {
 }
 
 // parseDuration accepts a Go duration ("10s", "1m30s") or a plain count
-// of seconds ("10"), as WorkerMan's timeouts were written. It must be > 0.
+// of seconds ("10"), as WorkerMan's timeouts were written. It must be > 0
+// and at most MaxTimeout.
 func parseDuration(s string) (time.Duration, bool) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n < 1 || n > int64(math.MaxInt64/time.Second) {
+		if n < 1 || n > int64(MaxTimeout/time.Second) {
 			return 0, false
 		}
 		return time.Duration(n) * time.Second, true
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
+	if err != nil || d <= 0 || d > MaxTimeout {
 		return 0, false
 	}
 	return d, true

@@ -25,6 +25,9 @@ var workerKeys = []string{"event_handler", "registry"}
 const (
 	DefaultLanIP     = "127.0.0.1"
 	DefaultStartPort = 2900
+	// maxPingInterval bounds ping_interval, in seconds: a day. Larger
+	// counts would wrap to a negative interval, which is no heartbeat.
+	maxPingInterval = 86400
 )
 
 // gatewayConfig is a Gateway group's settings.
@@ -79,8 +82,8 @@ func parseGatewayConfig(g *daemon.Group) (gatewayConfig, error) {
 			c.startPort = n
 		case "ping_interval":
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return c, settingError(g, kv, "want seconds, 0 for no heartbeat")
+			if err != nil || n < 0 || n > maxPingInterval {
+				return c, settingError(g, kv, "want seconds from 0 to %d, 0 for no heartbeat", maxPingInterval)
 			}
 			c.pingInterval = time.Duration(n) * time.Second
 		case "ping_not_response_limit":

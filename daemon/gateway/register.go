@@ -4,10 +4,11 @@ import "github.com/wm-go/wm/daemon"
 
 func init() {
 	daemon.Register("Gateway", daemon.App{
-		New:      newGateway,
-		Keys:     gatewayKeys,
-		Internal: internalAddrs,
-		Check:    func(g *daemon.Group) error { _, err := parseGatewayConfig(g); return err },
+		New:          newGateway,
+		Keys:         gatewayKeys,
+		Internal:     internalAddrs,
+		InternalKeys: []string{"start_port", "lan_ip"},
+		Check:        func(g *daemon.Group) error { _, err := parseGatewayConfig(g); return err },
 		// A gateway keeps its clients through a reload of the workers.
 		Defaults: map[string]string{"no_reload": "1", "persistent_connection": "1"},
 	})

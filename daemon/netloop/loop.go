@@ -430,15 +430,27 @@ func (l *Loop) keepRemainder(c *Conn, rest []byte) {
 		dropIn(c)
 		return
 	}
-	if c.in != nil {
+	if c.in != nil && !outgrown(c, len(rest)) {
 		// rest is the tail of c.in: move it to the front.
 		c.in = c.in[:copy(c.in, rest)]
 		return
 	}
 	// Size for the announced packet, but never trust a header for more
 	// than a few reads' worth up front.
-	c.in = make([]byte, len(rest), max(min(c.want, 4*readBufferSize), 2*len(rest)))
-	copy(c.in, rest)
+	kept := make([]byte, len(rest), max(min(c.want, 4*readBufferSize), 2*len(rest)))
+	copy(kept, rest)
+	dropIn(c)
+	c.in = kept
+}
+
+// outgrown reports whether c.in is a big buffer that the packet it grew
+// for no longer needs: what is left (kept bytes, and the packet's
+// announced length if known) would fit in a quarter of it. A connection
+// that stays open after one fat packet, with the start of the next one
+// read, must not hold the fat one's buffer for as long as it lives:
+// copying the few bytes left is cheap.
+func outgrown(c *Conn, kept int) bool {
+	return cap(c.in) >= bigBuffer && max(c.want, 2*kept) <= cap(c.in)/4
 }
 
 // appendIn appends data to the partial packet in c.in. It grows c.in by
