@@ -30,26 +30,28 @@ import (
 )
 
 func init() {
-	for name, newHandler := range map[string]func(*store) daemon.Handler{
-		"BinaryTransfer": func(s *store) daemon.Handler { return &BinaryTransfer{store: s} },
-		"TextTransfer":   func(s *store) daemon.Handler { return &TextTransfer{store: s} },
-	} {
-		daemon.Register(name, daemon.App{
-			Keys:  []string{"upload_dir"},
-			Check: func(g *daemon.Group) error { _, err := uploadDir(g); return err },
-			New: func(g *daemon.Group) (daemon.Handler, error) {
-				dir, err := uploadDir(g)
-				if err != nil {
-					return nil, err
-				}
-				s, err := openStore(dir)
-				if err != nil {
-					return nil, err
-				}
-				return newHandler(s), nil
-			},
-		})
-	}
+	register("BinaryTransfer", func(s *store) daemon.Handler { return &BinaryTransfer{store: s} })
+	register("TextTransfer", func(s *store) daemon.Handler { return &TextTransfer{store: s} })
+}
+
+// register registers an upload app: its upload_dir key, checked by
+// check and start, and a store of it for each worker's handler.
+func register(name string, newHandler func(*store) daemon.Handler) {
+	daemon.Register(name, daemon.App{
+		Keys:  []string{"upload_dir"},
+		Check: func(g *daemon.Group) error { _, err := uploadDir(g); return err },
+		New: func(g *daemon.Group) (daemon.Handler, error) {
+			dir, err := uploadDir(g)
+			if err != nil {
+				return nil, err
+			}
+			s, err := openStore(dir)
+			if err != nil {
+				return nil, err
+			}
+			return newHandler(s), nil
+		},
+	})
 }
 
 // uploadDir is the group's upload_dir, made absolute: a relative one is

@@ -75,23 +75,27 @@ func fire(id ID, e *entry) {
 		if !live {
 			return
 		}
-		// A panic ends the timer, on the loop (which recovers and counts
-		// it) as off it.
-		ok := true
+		// Once fn returns, the next interval starts. A panic ends the
+		// timer instead: the loop recovers and counts an on-loop one,
+		// runGuarded logs an off-loop one.
+		returned := false
+		defer func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if timers[id] != e {
+				return
+			}
+			if e.persistent && returned {
+				e.t.Reset(e.interval)
+			} else {
+				delete(timers, id)
+			}
+		}()
 		if e.offLoop {
-			ok = runGuarded(e.fn)
+			returned = runGuarded(e.fn)
 		} else {
 			e.fn()
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if timers[id] != e {
-			return
-		}
-		if e.persistent && ok {
-			e.t.Reset(e.interval)
-		} else {
-			delete(timers, id)
+			returned = true
 		}
 	}
 	if run == nil || e.offLoop {

@@ -145,18 +145,33 @@ func TestSlowOnLoopTimerHoldsUpTheLoop(t *testing.T) {
 	tick(t, fastRan, 1, 2*time.Second, "on-loop timer once the loop is free")
 }
 
-// A panic off the loop is recovered (the test binary lives on) and ends
-// the timer, as on the loop.
-func TestOffLoopPanicEndsOnlyTheTimer(t *testing.T) {
-	ran := make(chan struct{}, 64)
-	id := AddOffLoop(time.Millisecond, func() { ran <- struct{}{}; panic("boom") }, true)
-	tick(t, ran, 1, 2*time.Second, "panicking off-loop timer")
-	select {
-	case <-ran:
-		t.Fatal("a timer that panicked was scheduled again")
-	case <-time.After(50 * time.Millisecond):
-	}
-	if Del(id) {
-		t.Fatal("a timer that panicked is still pending")
+// A panic ends its timer, whichever kind: off the loop it is recovered
+// here (the test binary lives on), on it by the loop (here a runner that
+// recovers, as the worker's loop does).
+func TestPanicEndsOnlyItsTimer(t *testing.T) {
+	SetRunner(func(fn func()) {
+		go func() {
+			defer func() { recover() }()
+			fn()
+		}()
+	})
+	defer SetRunner(nil)
+	for _, add := range []struct {
+		name string
+		add  func(time.Duration, func(), bool) ID
+	}{{"Add", Add}, {"AddOffLoop", AddOffLoop}} {
+		t.Run(add.name, func(t *testing.T) {
+			ran := make(chan struct{}, 64)
+			id := add.add(time.Millisecond, func() { ran <- struct{}{}; panic("boom") }, true)
+			tick(t, ran, 1, 2*time.Second, "panicking timer")
+			select {
+			case <-ran:
+				t.Fatal("a timer that panicked was scheduled again")
+			case <-time.After(50 * time.Millisecond):
+			}
+			if Del(id) {
+				t.Fatal("a timer that panicked is still pending")
+			}
+		})
 	}
 }
