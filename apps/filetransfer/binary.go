@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/wm-go/wm/daemon"
 	"github.com/wm-go/wm/daemon/protocol"
@@ -39,17 +38,19 @@ type binaryHeader struct {
 
 // parseBinaryHeader reads the header at the start of buf, as far as buf
 // goes. It fails for a length below the header's or above MaxInt32, and
-// for a name that would not fit in its packet.
+// for a name that would not fit in its packet; every error wraps
+// protocol.ErrMalformed.
 func parseBinaryHeader(buf []byte) (binaryHeader, error) {
 	var h binaryHeader
-	if len(buf) < 4 {
-		return h, nil
+	// total_len is protocol.Frame's length: big-endian, the whole packet.
+	n, err := protocol.Frame{}.Input(buf)
+	if err != nil || n == 0 {
+		return h, err
 	}
-	n := binary.BigEndian.Uint32(buf)
-	if n < binaryHeaderLen || n > math.MaxInt32 {
-		return h, fmt.Errorf("total_len %d: want %d to %d: %w", n, binaryHeaderLen, math.MaxInt32, errMalformed)
+	if n < binaryHeaderLen {
+		return h, fmt.Errorf("total_len %d is shorter than the %d-byte header: %w", n, binaryHeaderLen, errMalformed)
 	}
-	h.total = int(n)
+	h.total = n
 	if len(buf) < binaryHeaderLen {
 		return h, nil
 	}
