@@ -48,6 +48,23 @@ func TestTaskBroadcastsToTheChatRoom(t *testing.T) {
 		other.say("line " + strconv.Itoa(i))
 		c.expect(other.id + " says: line " + strconv.Itoa(i))
 	}
+	// A reload replaces the Task process like a business worker: the
+	// gateways release the leaving one at once (it has no batch in
+	// flight), well before reload_timeout (5s) would force it.
+	before := d.pids("Task")
+	if out, code := d.wmd("reload", "Task"); code != 0 {
+		t.Fatalf("reload Task: %d %s", code, out)
+	}
+	eventually(t, 4*time.Second, "the old Task process gone, a new one running", func() bool {
+		var all []int
+		for _, p := range d.status().Processes {
+			if p.Group == "Task" {
+				all = append(all, p.PID)
+			}
+		}
+		return len(all) == 1 && all[0] != before[0]
+	})
+	c.expect("I'm Task 2")
 }
 
 // task1_times = 3: Task 1 deletes its own timer after its third run
