@@ -342,6 +342,20 @@ func (l *Loop) readConn(c *Conn) {
 	l.process(c, l.buf[:n])
 }
 
+// refuseOversize closes c, counted and logged, if a packet of size bytes
+// is over its max_recv_buffer_size.
+func (l *Loop) refuseOversize(c *Conn, size int) bool {
+	limit := c.group.MaxRecv
+	if limit <= 0 || size <= limit {
+		return false
+	}
+	l.stats.PacketErr.Add(1)
+	l.log.Warn("packet over max_recv_buffer_size: closing connection",
+		"remote", c.RemoteAddr().String(), "size", size, "max_recv_buffer_size", limit)
+	l.abort(c)
+	return true
+}
+
 // process frames data (appended to any partial packet) into packets and
 // hands each to the app; replies are written once, at the end.
 func (l *Loop) process(c *Conn, data []byte) {
@@ -379,14 +393,15 @@ func (l *Loop) process(c *Conn, data []byte) {
 				if n > len(buf) {
 					c.want = n
 				}
-				if limit := ln.MaxRecv; limit > 0 && max(n, len(buf)) > limit {
-					l.stats.PacketErr.Add(1)
-					l.log.Warn("packet over max_recv_buffer_size: closing connection",
-						"remote", c.RemoteAddr().String(), "size", max(n, len(buf)), "max_recv_buffer_size", limit)
-					l.abort(c)
+				if l.refuseOversize(c, max(n, len(buf))) {
 					return
 				}
 				break
+			}
+			// A whole packet read at once is bounded too: a line and its
+			// newline may arrive in the read that crosses the limit.
+			if l.refuseOversize(c, n) {
+				return
 			}
 			size = n
 		}

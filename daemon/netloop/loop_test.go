@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -134,21 +135,42 @@ func TestMalformedPacketClosesAndCounts(t *testing.T) {
 	}
 }
 
+// A packet over max_recv_buffer_size is refused whether it is still
+// arriving or was read whole, its end in the same read as the rest; the
+// packet before it in that read is delivered.
 func TestOversizedPacketRefused(t *testing.T) {
-	r := &recorder{closed: make(chan struct{}, 1)}
-	l, addr := serve(t, r, Listener{Protocol: lines{}, Persistent: true, MaxRecv: 16})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, strings.Repeat("x", 17))
-	<-r.closed
-	if got := l.Stats().PacketErr.Load(); got != 1 {
-		t.Fatalf("packet_err = %d, want 1", got)
-	}
-	if len(r.messages) != 0 {
-		t.Fatalf("oversized packet reached the app: %q", r.messages)
+	for _, tc := range []struct {
+		name, send string
+		want       []string
+	}{
+		{"incomplete", strings.Repeat("x", 17), nil},
+		{"whole in one read", "ok\n" + strings.Repeat("x", 17) + "\n", []string{"ok\n"}},
+		{"exactly the limit", strings.Repeat("x", 15) + "\n" + strings.Repeat("y", 17), []string{strings.Repeat("x", 15) + "\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &recorder{closed: make(chan struct{}, 1)}
+			l, addr := serve(t, r, Listener{Protocol: lines{}, Persistent: true, MaxRecv: 16})
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, tc.send)
+			select {
+			case <-r.closed:
+			case <-time.After(5 * time.Second):
+				r.mu.Lock()
+				t.Fatalf("the connection is still open; the app got %q", r.messages)
+			}
+			if got := l.Stats().PacketErr.Load(); got != 1 {
+				t.Fatalf("packet_err = %d, want 1", got)
+			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if !slices.Equal(r.messages, tc.want) {
+				t.Fatalf("the app got %q, want %q", r.messages, tc.want)
+			}
+		})
 	}
 }
 
