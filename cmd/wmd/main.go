@@ -13,6 +13,7 @@ import (
 	_ "github.com/wm-go/wm/apps/echo"
 	_ "github.com/wm-go/wm/apps/echoservice"
 	_ "github.com/wm-go/wm/apps/hellohttp"
+	_ "github.com/wm-go/wm/apps/mysqldemo"
 	_ "github.com/wm-go/wm/apps/wsecho"
 )
 
