@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wm-go/wm/daemon/config"
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 func group(kvs ...string) *config.Group {
@@ -84,4 +85,19 @@ func TestConfigsErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// db is a library for apps: of wm it imports only the config package,
+// for its errors.
+func TestImports(t *testing.T) {
+	testkit.CheckImports(t, func(path string) (string, bool) {
+		switch path {
+		case "github.com/wm-go/wm/daemon/config", "github.com/wm-go/wm/daemon/db", "github.com/wm-go/wm/internal/testkit":
+			return "", false // the package itself in its example, and the tests' kit
+		}
+		if strings.HasPrefix(path, "github.com/wm-go/wm/") {
+			return "db imports only daemon/config of wm", true
+		}
+		return "", false
+	})
 }
