@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 
@@ -46,6 +47,7 @@ type MysqlDemo struct {
 	protocol.Text // the manual's dealInput: one command per line
 	dbs           *db.Set
 	user          *db.DB
+	log           *slog.Logger
 }
 
 // demoSettings is what the app reads from its group besides the db keys.
@@ -82,7 +84,8 @@ func newDemo(g *daemon.Group) (daemon.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	dbs, err := db.OpenGroup(g)
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("proc", "worker", "group", g.Name, "slot", daemon.Process().Slot)
+	dbs, err := db.OpenGroup(g, log)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +97,7 @@ func newDemo(g *daemon.Group) (daemon.Handler, error) {
 		dbs.Close()
 		return nil, err
 	}
-	return &MysqlDemo{dbs: dbs, user: user}, nil
+	return &MysqlDemo{dbs: dbs, user: user, log: log}, nil
 }
 
 // OnStop closes the worker's connections to the database.
@@ -109,7 +112,7 @@ func (m *MysqlDemo) OnMessage(c *daemon.Conn, msg []byte) {
 	users, err := m.user.Query(context.Background(),
 		"SELECT uid, name, age FROM users WHERE uid > ? ORDER BY uid LIMIT ?", 3, 2)
 	if err != nil {
-		slog.Error("get_user_list", "err", err)
+		m.log.Error("get_user_list", "err", err)
 		c.Send([]byte("error: the user database failed, see the log"))
 		return
 	}

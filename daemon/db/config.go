@@ -3,6 +3,7 @@ package db
 import (
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -55,6 +56,9 @@ type Config struct {
 	MaxIdle     int           // idle connections kept
 	MaxIdleTime time.Duration // an idle connection is closed after this
 	MaxLifetime time.Duration // a connection is closed after this; 0: never
+	// Log gets the driver's messages (a stale connection closed, with
+	// the server's reason); nil: slog.Default.
+	Log *slog.Logger
 }
 
 // Configs reads the connections of a group: every db_dsn, with its

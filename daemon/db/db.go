@@ -67,7 +67,11 @@ func openMySQL(c Config) (*sql.DB, error) {
 	if mc.Timeout == 0 {
 		mc.Timeout = c.Timeout
 	}
-	mc.Logger = driverLogger{c.Name}
+	log := c.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	mc.Logger = driverLogger{log.With("db", c.Name)}
 	conn, err := mysql.NewConnector(mc)
 	if err != nil {
 		return nil, err
@@ -102,10 +106,10 @@ func openSQLite(c Config) (*sql.DB, error) {
 
 // driverLogger sends the MySQL driver's messages ("closing bad idle
 // connection: ...") to the worker's log.
-type driverLogger struct{ name string }
+type driverLogger struct{ log *slog.Logger }
 
 func (l driverLogger) Print(v ...any) {
-	slog.Info("db: mysql driver: "+strings.TrimSpace(fmt.Sprint(v...)), "db", l.name)
+	l.log.Info("db: mysql driver: " + strings.TrimSpace(fmt.Sprint(v...)))
 }
 
 // Name is the connection's name in its group's config.

@@ -3,6 +3,7 @@ package db
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -16,14 +17,16 @@ type Set struct {
 	dbs map[string]*DB
 }
 
-// OpenGroup opens every connection a group configures.
-func OpenGroup(g *config.Group) (*Set, error) {
+// OpenGroup opens every connection a group configures; log, if not
+// nil, gets their drivers' messages.
+func OpenGroup(g *config.Group, log *slog.Logger) (*Set, error) {
 	cfgs, err := Configs(g)
 	if err != nil {
 		return nil, err
 	}
 	s := &Set{dbs: make(map[string]*DB, len(cfgs))}
 	for name, c := range cfgs {
+		c.Log = log
 		d, err := Open(c)
 		if err != nil {
 			s.Close()
