@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wm-go/wm/internal/testkit"
+	"github.com/wm-go/wm/internal/testkit/mariadb"
 )
 
 // The manual's MysqlDemo answers get_user_list with the users whose uid
@@ -68,7 +68,7 @@ func TestMysqlDemoShippedConfigSQLite(t *testing.T) {
 // without the app noticing: the client's next get_user_list, sent once,
 // gets the users and no error.
 func TestMysqlDemoMariaDBServerKill(t *testing.T) {
-	m := testkit.StartMariaDB(t)
+	m := mariadb.Start(t)
 	d := newDaemon(t, "", map[string]string{"MysqlDemo": "app = MysqlDemo\nlisten = text://127.0.0.1:{port}\nstart_workers = 1\n" +
 		"db_driver[user] = mysql\ndb_dsn[user] = " + m.DSN() + "\nseed = 1\n"})
 	d.start()

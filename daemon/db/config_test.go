@@ -92,7 +92,7 @@ func TestConfigsErrors(t *testing.T) {
 func TestImports(t *testing.T) {
 	testkit.CheckImports(t, func(path string) (string, bool) {
 		switch path {
-		case "github.com/wm-go/wm/daemon/config", "github.com/wm-go/wm/daemon/db", "github.com/wm-go/wm/internal/testkit":
+		case "github.com/wm-go/wm/daemon/config", "github.com/wm-go/wm/daemon/db", "github.com/wm-go/wm/internal/testkit", "github.com/wm-go/wm/internal/testkit/mariadb":
 			return "", false // the package itself in its example, and the tests' kit
 		}
 		if strings.HasPrefix(path, "github.com/wm-go/wm/") {

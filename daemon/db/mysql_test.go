@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wm-go/wm/internal/testkit"
+	"github.com/wm-go/wm/internal/testkit/mariadb"
 )
 
 func openMariaDB(t *testing.T, dsn string) *DB {
@@ -22,7 +22,7 @@ func openMariaDB(t *testing.T, dsn string) *DB {
 // A connection the server killed while it sat idle in the pool is
 // replaced before the next statement, which succeeds on the first call.
 func TestMySQLServerKillIsInvisible(t *testing.T) {
-	m := testkit.StartMariaDB(t)
+	m := mariadb.Start(t)
 	d := openMariaDB(t, m.DSN())
 	ctx := context.Background()
 	if _, err := d.Exec(ctx, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))"); err != nil {
@@ -57,7 +57,7 @@ func TestMySQLServerKillIsInvisible(t *testing.T) {
 // A statement the server was running when it killed the connection is
 // reported, not run again: it may have done its work.
 func TestMySQLKillDuringStatementIsReported(t *testing.T) {
-	m := testkit.StartMariaDB(t)
+	m := mariadb.Start(t)
 	d := openMariaDB(t, m.DSN())
 	ctx := context.Background()
 	if _, err := d.Exec(ctx, "CREATE TABLE hits (n INT)"); err != nil {

@@ -1,4 +1,10 @@
-package testkit
+// Package mariadb runs a real MariaDB server for a test: Debian's
+// mariadbd on loopback, in a temp folder, killed when the test ends.
+//
+// Only _test.go files import it. It imports the standard library and
+// testkit only; the test's administration goes through the mariadb
+// command-line client, so that it links no driver.
+package mariadb
 
 import (
 	"fmt"
@@ -11,13 +17,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wm-go/wm/internal/testkit"
 )
 
-// MariaDB is a real MariaDB server for a test: Debian's mariadbd on a
+// Server is a real MariaDB server for a test: Debian's mariadbd on a
 // free loopback port and a unix socket, its data in a temp folder, with
 // a database and a user of its own. It is killed by PID when the test
 // ends.
-type MariaDB struct {
+type Server struct {
 	PID    int
 	Addr   string // 127.0.0.1:port
 	Socket string // the unix socket, where root logs in with no password
@@ -32,14 +40,14 @@ type MariaDB struct {
 
 // DSN is the go-sql-driver/mysql data source name of the test's user
 // and database, over TCP.
-func (m *MariaDB) DSN() string {
+func (m *Server) DSN() string {
 	return fmt.Sprintf("%s:%s@tcp(%s)/%s", m.User, m.Password, m.Addr, m.Database)
 }
 
 // Root runs statements as root over the unix socket with the mariadb
 // client, for the test's own administration (KILL, processlist), and
 // returns the rows: one line each, tab-separated, no header.
-func (m *MariaDB) Root(t testing.TB, sql string) string {
+func (m *Server) Root(t testing.TB, sql string) string {
 	t.Helper()
 	out, err := exec.Command(m.client, "--no-defaults", "--socket="+m.Socket, "-uroot",
 		"--batch", "--skip-column-names", "-e", sql, m.Database).CombinedOutput()
@@ -50,7 +58,7 @@ func (m *MariaDB) Root(t testing.TB, sql string) string {
 }
 
 // Connections lists the ids of the user's connections, oldest first.
-func (m *MariaDB) Connections(t testing.TB) []int64 {
+func (m *Server) Connections(t testing.TB) []int64 {
 	t.Helper()
 	var ids []int64
 	for _, f := range strings.Fields(m.Root(t, fmt.Sprintf(
@@ -67,7 +75,7 @@ func (m *MariaDB) Connections(t testing.TB) []int64 {
 // KillAll kills every connection of the user, server-side, as an
 // operator or wait_timeout does, and returns their ids once the server
 // has closed them all.
-func (m *MariaDB) KillAll(t testing.TB) []int64 {
+func (m *Server) KillAll(t testing.TB) []int64 {
 	t.Helper()
 	ids := m.Connections(t)
 	if len(ids) == 0 {
@@ -88,19 +96,19 @@ func (m *MariaDB) KillAll(t testing.TB) []int64 {
 	return ids
 }
 
-// StartMariaDB initializes a data folder with mariadb-install-db, starts
+// Start initializes a data folder with mariadb-install-db, starts
 // mariadbd on it and returns once it accepts connections. Without the
-// binaries it skips the test, or fails it under CI (see NeedTool).
-func StartMariaDB(t *testing.T) *MariaDB {
+// binaries it skips the test, or fails it under CI (see testkit.NeedTool).
+func Start(t *testing.T) *Server {
 	t.Helper()
-	installDB := NeedTool(t, sbin("mariadb-install-db"))
-	mariadbd := NeedTool(t, sbin("mariadbd"))
-	client := NeedTool(t, "mariadb")
+	installDB := testkit.NeedTool(t, sbin("mariadb-install-db"))
+	mariadbd := testkit.NeedTool(t, sbin("mariadbd"))
+	client := testkit.NeedTool(t, "mariadb")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	errLog := filepath.Join(dir, "mariadbd.err")
-	m := &MariaDB{
-		Addr:   fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+	m := &Server{
+		Addr:   fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)),
 		Socket: filepath.Join(dir, "mariadbd.sock"),
 		User:   "wm", Password: "wmtest", Database: "wm",
 		client: client,
@@ -194,7 +202,7 @@ func greets(addr string) bool {
 }
 
 // kill ends mariadbd with SIGKILL, by its PID, and waits for it.
-func (m *MariaDB) kill(t *testing.T) {
+func (m *Server) kill(t *testing.T) {
 	select {
 	case <-m.exited:
 	default:
