@@ -118,8 +118,10 @@ func TestTimeout(t *testing.T) {
 	}
 }
 
-// Two pools on one file, as two worker processes have, write at once
-// without SQLITE_BUSY: the busy timeout waits for the other's lock.
+// Two pools on one file, as two workers of a group have (here in one
+// process), write at once without SQLITE_BUSY: the busy timeout waits
+// for the other's lock. Without it the test fails with "database is
+// locked".
 func TestSQLiteConcurrentWriters(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "shared.sqlite")
 	ctx := context.Background()
