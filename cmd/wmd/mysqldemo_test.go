@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wm-go/wm/internal/testkit/mariadb"
 )
@@ -85,6 +86,17 @@ func TestMysqlDemoMariaDBServerKill(t *testing.T) {
 		if len(now) != 1 || now[0] <= killed[len(killed)-1] {
 			t.Fatalf("round %d: connections %v after killing %v: want one new connection", round, now, killed)
 		}
+	}
+	// The manual's case: the server closes a connection that sat idle
+	// past its wait_timeout ("MySQL server has gone away").
+	m.Root(t, "SET GLOBAL wait_timeout = 1")
+	m.KillAll(t) // the next connection takes the new timeout
+	if got := c.askUserList(); got != userList {
+		t.Fatalf("get_user_list on a connection with wait_timeout = 1:\n%s", got)
+	}
+	eventually(t, 10*time.Second, "the server to close the idle connection", func() bool { return len(m.Connections(t)) == 0 })
+	if got := c.askUserList(); got != userList {
+		t.Fatalf("get_user_list after the server closed the idle connection:\n%s\nlog:\n%s", got, d.log())
 	}
 	// A new client, too, is served on the worker's re-established pool.
 	if got := d.dial("MysqlDemo").askUserList(); got != userList {
