@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -50,11 +51,11 @@ type Config struct {
 	// for MySQL.
 	DSN string
 	// Timeout bounds each call whose context has no earlier deadline,
-	// and a MySQL dial whose DSN sets no timeout.
+	// and a MySQL dial whose DSN sets no timeout (0: DefaultTimeout).
 	Timeout     time.Duration
 	MaxOpen     int           // open connections at most; 0: no limit
-	MaxIdle     int           // idle connections kept
-	MaxIdleTime time.Duration // an idle connection is closed after this
+	MaxIdle     int           // idle connections kept; 0: DefaultMaxIdle, below 0: none
+	MaxIdleTime time.Duration // an idle connection is closed after this; 0: DefaultMaxIdleTime
 	MaxLifetime time.Duration // a connection is closed after this; 0: never
 	// Log gets the driver's messages (a stale connection closed, with
 	// the server's reason); nil: slog.Default.
@@ -74,6 +75,9 @@ func Configs(g *config.Group) (map[string]Config, error) {
 			name = Default
 		}
 		var err error
+		if indexed && name == "" {
+			return nil, lineError(g, kv, fmt.Errorf("name the connection: %s[NAME]", key))
+		}
 		switch key {
 		case "db_driver":
 			drivers[name] = kv
@@ -89,6 +93,9 @@ func Configs(g *config.Group) (map[string]Config, error) {
 			base.MaxOpen, err = count(kv.Value)
 		case "db_max_idle":
 			base.MaxIdle, err = count(kv.Value)
+			if base.MaxIdle == 0 {
+				base.MaxIdle = -1 // none, as written: Open reads 0 as the default
+			}
 		default:
 			continue
 		}
@@ -99,20 +106,22 @@ func Configs(g *config.Group) (map[string]Config, error) {
 			return nil, lineError(g, kv, err)
 		}
 	}
-	for name, kv := range drivers {
+	for _, name := range slices.Sorted(maps.Keys(drivers)) {
+		kv := drivers[name]
 		if _, ok := dsns[name]; !ok {
 			return nil, lineError(g, kv, fmt.Errorf("no %s to go with it", dsnKey(name)))
 		}
 	}
 	cfgs := make(map[string]Config, len(dsns))
-	for name, kv := range dsns {
+	for _, name := range slices.Sorted(maps.Keys(dsns)) {
+		kv := dsns[name]
 		c := base
 		c.Name, c.Driver, c.DSN = name, SQLite, kv.Value
 		if d, ok := drivers[name]; ok {
 			c.Driver = strings.ToLower(d.Value)
 		}
-		if !slices.Contains(sqlDrivers(), c.Driver) {
-			return nil, lineError(g, drivers[name], fmt.Errorf("unknown driver %q (linked: %s)", c.Driver, strings.Join(sqlDrivers(), ", ")))
+		if !slices.Contains(sql.Drivers(), c.Driver) {
+			return nil, lineError(g, drivers[name], fmt.Errorf("unknown driver %q (linked: %s)", c.Driver, strings.Join(sql.Drivers(), ", ")))
 		}
 		if err := checkDSN(&c, confDir(g)); err != nil {
 			return nil, lineError(g, kv, err)
@@ -191,6 +200,3 @@ func count(s string) (int, error) {
 	}
 	return n, nil
 }
-
-// sqlDrivers lists the database/sql drivers linked into the binary.
-func sqlDrivers() []string { return sql.Drivers() }

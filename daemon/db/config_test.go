@@ -64,6 +64,7 @@ func TestConfigsErrors(t *testing.T) {
 		{"unknown driver", []string{"db_dsn[a]", "x", "db_driver[a]", "oracle"}, 2, `db_driver[a]: unknown driver "oracle"`},
 		{"driver alone", []string{"db_driver[a]", "mysql"}, 1, "db_driver[a]: no db_dsn[a] to go with it"},
 		{"bad mysql dsn", []string{"db_driver", "mysql", "db_dsn", "wm:pw@tcp(127.0.0.1:3306)"}, 2, "db_dsn: invalid DSN"},
+		{"no name", []string{"db_dsn[]", "x.sqlite"}, 1, "db_dsn[]: name the connection: db_dsn[NAME]"},
 		{"empty dsn", []string{"db_dsn[a]", ""}, 1, "db_dsn[a]: empty DSN"},
 		{"bad timeout", []string{"db_timeout", "5"}, 1, `db_timeout: want a duration such as 5s or 10m, got "5"`},
 		{"zero timeout", []string{"db_timeout", "0s"}, 1, "db_timeout: want a duration above 0"},
@@ -100,4 +101,16 @@ func TestImports(t *testing.T) {
 		}
 		return "", false
 	})
+}
+
+// db_max_idle = 0 keeps no idle connection, as written, although a zero
+// Config.MaxIdle means the default.
+func TestConfigsNoIdle(t *testing.T) {
+	got, err := Configs(group("db_dsn", "x.sqlite", "db_max_idle", "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := got[Default].MaxIdle; n >= 0 {
+		t.Errorf("MaxIdle = %d, want below 0 (none)", n)
+	}
 }

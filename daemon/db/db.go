@@ -21,14 +21,21 @@ type DB struct {
 	sql *sql.DB
 }
 
-// Open opens the connection c describes. It connects lazily: the first
-// call dials. A SQLite file's folder is created if missing.
+// Open opens the connection c describes; its zero fields take the
+// defaults. It connects lazily: the first call dials. A SQLite file's
+// folder is created if missing.
 func Open(c Config) (*DB, error) {
 	if c.Driver == "" {
 		c.Driver = SQLite
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.MaxIdle == 0 {
+		c.MaxIdle = DefaultMaxIdle
+	}
+	if c.MaxIdleTime <= 0 {
+		c.MaxIdleTime = DefaultMaxIdleTime
 	}
 	var (
 		pool *sql.DB
