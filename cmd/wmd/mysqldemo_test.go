@@ -1,12 +1,15 @@
 package main_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wm-go/wm/ctlproto"
 	"github.com/wm-go/wm/internal/testkit/mariadb"
 )
 
@@ -62,6 +65,23 @@ func TestMysqlDemoShippedConfigSQLite(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(d.dir, "data", "userdb.sqlite")); err != nil {
 		t.Errorf("the SQLite file is not in the config folder: %v", err)
+	}
+
+	// A smooth reload hands the connection to new workers, which open
+	// the database again (and find it seeded): the client sees nothing.
+	before := d.pids("MysqlDemo")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if reply, err := ctlproto.Call(ctx, "unix", filepath.Join(d.dir, "run", "wmd.sock"), "", "reload --wait"); err != nil {
+		t.Fatalf("reload --wait: %v (%q)", err, reply)
+	}
+	for _, p := range d.pids("MysqlDemo") {
+		if slices.Contains(before, p) {
+			t.Fatalf("worker %d survived the reload", p)
+		}
+	}
+	if got := c.askUserList(); got != userList {
+		t.Fatalf("get_user_list after a reload, on the same connection:\n%s", got)
 	}
 }
 
