@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/wm-go/wm/daemon/config"
 )
@@ -139,7 +138,7 @@ func checkDSN(c *Config, dir string) error {
 	}
 	switch c.Driver {
 	case MySQL:
-		if _, err := mysql.ParseDSN(c.DSN); err != nil {
+		if _, err := parseMySQL(c.DSN); err != nil {
 			return err
 		}
 	case SQLite:

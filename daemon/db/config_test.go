@@ -65,6 +65,7 @@ func TestConfigsErrors(t *testing.T) {
 		{"driver alone", []string{"db_driver[a]", "mysql"}, 1, "db_driver[a]: no db_dsn[a] to go with it"},
 		{"bad mysql dsn", []string{"db_driver", "mysql", "db_dsn", "wm:pw@tcp(127.0.0.1:3306)"}, 2, "db_dsn: invalid DSN"},
 		{"no name", []string{"db_dsn[]", "x.sqlite"}, 1, "db_dsn[]: name the connection: db_dsn[NAME]"},
+		{"no liveness check", []string{"db_driver[a]", "mysql", "db_dsn[a]", "wm:pw@tcp(127.0.0.1:3306)/wm?checkConnLiveness=false"}, 2, "db_dsn[a]: checkConnLiveness=false would"},
 		{"empty dsn", []string{"db_dsn[a]", ""}, 1, "db_dsn[a]: empty DSN"},
 		{"bad timeout", []string{"db_timeout", "5"}, 1, `db_timeout: want a duration such as 5s or 10m, got "5"`},
 		{"zero timeout", []string{"db_timeout", "0s"}, 1, "db_timeout: want a duration above 0"},

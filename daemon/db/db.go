@@ -64,12 +64,9 @@ func Open(c Config) (*DB, error) {
 // driver.ErrBadConn before anything is written, which database/sql then
 // retries on a new connection.
 func openMySQL(c Config) (*sql.DB, error) {
-	mc, err := mysql.ParseDSN(c.DSN)
+	mc, err := parseMySQL(c.DSN)
 	if err != nil {
 		return nil, err
-	}
-	if !mc.CheckConnLiveness {
-		return nil, errors.New("checkConnLiveness=false would turn a connection the server dropped into an error for the app: remove it from the DSN")
 	}
 	if mc.Timeout == 0 {
 		mc.Timeout = c.Timeout
@@ -84,6 +81,19 @@ func openMySQL(c Config) (*sql.DB, error) {
 		return nil, err
 	}
 	return sql.OpenDB(conn), nil
+}
+
+// parseMySQL parses a go-sql-driver DSN, refusing one that turns the
+// liveness check off.
+func parseMySQL(dsn string) (*mysql.Config, error) {
+	mc, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if !mc.CheckConnLiveness {
+		return nil, errors.New("checkConnLiveness=false would turn a connection the server dropped into an error for the app: remove it from the DSN")
+	}
+	return mc, nil
 }
 
 // openSQLite waits for a lock another worker process holds instead of
