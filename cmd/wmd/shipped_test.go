@@ -14,6 +14,7 @@ import (
 	_ "github.com/wm-go/wm/apps/echoservice"
 	_ "github.com/wm-go/wm/apps/filetransfer"
 	_ "github.com/wm-go/wm/apps/hellohttp"
+	_ "github.com/wm-go/wm/apps/mysqldemo"
 	_ "github.com/wm-go/wm/apps/p2p"
 	_ "github.com/wm-go/wm/apps/task"
 	_ "github.com/wm-go/wm/apps/wsecho"
