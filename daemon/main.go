@@ -522,6 +522,9 @@ func runWorker(specJSON string) int {
 		log.Error("start worker", "err", err)
 		return exitFailed
 	}
+	if spec.Group.PprofListen != "" {
+		servePprof(&spec.Group, spec.Slot, 2*spec.DrainTimeout, log)
+	}
 	if err := worker.Run(spec, app, log); err != nil {
 		log.Error("worker", "err", err)
 		return exitFailed
