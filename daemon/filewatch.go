@@ -35,11 +35,17 @@ func (c *cli) watchFiles(m *master.Master, peers map[string][]string, log *slog.
 			exclude = append(exclude, filepath.Dir(own)) // run/: the daemon's runtime files
 		}
 	}
-	mon, err := filemonitor.New(filemonitor.Options{Binary: exe, Dir: c.cfg.Dir, Exclude: exclude, Log: log})
+	// Groups declared in code have no file a reload could apply: their
+	// folder (often the project's, sources and all) is not watched.
+	dir := c.cfg.Dir
+	if len(c.code) > 0 {
+		dir = ""
+	}
+	mon, err := filemonitor.New(filemonitor.Options{Binary: exe, Dir: dir, Exclude: exclude, Log: log})
 	if err != nil {
 		return nil, err
 	}
-	log.Info("debug = 1: file monitor watching", "binary", exe, "config", c.cfg.Dir, "exclude", exclude)
+	log.Info("debug = 1: file monitor watching", "binary", exe, "config", dir, "exclude", exclude)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -24,7 +24,8 @@ const DefaultQuiet = 300 * time.Millisecond
 type Options struct {
 	// Binary is the daemon's binary, the one workers re-execute.
 	Binary string
-	// Dir is the config folder, watched with every folder below it.
+	// Dir is the config folder, watched with every folder below it; ""
+	// watches the binary alone.
 	Dir string
 	// Exclude are absolute paths whose changes are not reported: a file,
 	// or a folder and everything below it (exclude_path[]).
@@ -88,6 +89,9 @@ func New(opts Options) (*Monitor, error) {
 	if err := w.Add(filepath.Dir(opts.Binary)); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("file monitor: watch %s: %w", filepath.Dir(opts.Binary), err)
+	}
+	if opts.Dir == "" {
+		return m, nil
 	}
 	if err := m.watchTree(opts.Dir); err != nil {
 		w.Close()
@@ -202,6 +206,9 @@ func (m *Monitor) note(ev fsnotify.Event) bool {
 
 // inDir reports whether path is in the config folder.
 func (m *Monitor) inDir(path string) bool {
+	if m.opts.Dir == "" {
+		return false
+	}
 	dir := filepath.Clean(m.opts.Dir)
 	return strings.HasPrefix(path, dir+string(filepath.Separator))
 }
