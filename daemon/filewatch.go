@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 
 	"github.com/wm-go/wm/daemon/config"
 	"github.com/wm-go/wm/daemon/filemonitor"
@@ -27,12 +28,14 @@ func (c *cli) watchFiles(m *master.Master, peers map[string][]string, log *slog.
 	// What the daemon writes itself would reload it forever.
 	exclude := append([]string{g.LogDir}, g.ExcludePaths...)
 	for _, own := range []string{g.PIDFile, g.ControlSocket} {
-		switch {
-		case own == "":
-		case filepath.Dir(own) == c.cfg.Dir:
+		if own == "" {
+			continue
+		}
+		if filepath.Dir(own) != c.cfg.Dir {
+			own = filepath.Dir(own) // run/: the daemon's runtime files
+		}
+		if !slices.Contains(exclude, own) {
 			exclude = append(exclude, own)
-		default:
-			exclude = append(exclude, filepath.Dir(own)) // run/: the daemon's runtime files
 		}
 	}
 	// Groups declared in code have no file a reload could apply: their
