@@ -76,6 +76,7 @@ func New(opts Options) (*Monitor, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
+	opts.Binary = filepath.Clean(opts.Binary)
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("file monitor: %w", err)
@@ -84,8 +85,6 @@ func New(opts Options) (*Monitor, error) {
 	for _, e := range opts.Exclude {
 		m.exclude = append(m.exclude, filepath.Clean(e))
 	}
-	opts.Binary = filepath.Clean(opts.Binary)
-	m.opts.Binary = opts.Binary
 	if err := w.Add(filepath.Dir(opts.Binary)); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("file monitor: watch %s: %w", filepath.Dir(opts.Binary), err)
