@@ -152,6 +152,14 @@ func TestDebugReloadOnRebuild(t *testing.T) {
 	if n := d.logCount(logReloading); n != 2 {
 		t.Fatalf("%d reloads by the file monitor, want 2 (the rebuild, the whole copy)", n)
 	}
+	// No worker ever started from the half-written file: none failed to
+	// become a replacement, none exited but as asked.
+	for _, line := range strings.Split(d.log(), "\n") {
+		if strings.Contains(line, "replace worker failed") ||
+			strings.Contains(line, `msg="worker exited"`) && !strings.Contains(line, " status=0 ") {
+			t.Fatalf("a worker failed: %s", line)
+		}
+	}
 }
 
 func TestDebugReloadOnConfigEdit(t *testing.T) {
