@@ -135,11 +135,13 @@ func (m *Monitor) excluded(path string) bool {
 }
 
 // ignoredName reports whether a file name is an editor's or a tool's
-// scratch file, never a config file: hidden files (.x.conf.swp, .#x),
-// backups (x~), vim's write test (4913).
+// scratch file, never a config file: hidden files (.x.conf.swp, emacs's
+// lock .#x), backups (x~), emacs's autosave (#x#), vim's write test
+// (4913).
 func ignoredName(name string) bool {
 	return strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") ||
-		strings.HasSuffix(name, ".swp") || strings.HasSuffix(name, ".swx") || name == "4913"
+		strings.HasSuffix(name, ".swp") || strings.HasSuffix(name, ".swx") || name == "4913" ||
+		len(name) > 1 && strings.HasPrefix(name, "#") && strings.HasSuffix(name, "#")
 }
 
 // Run reports changes to changed, one call per settled burst, until ctx

@@ -119,6 +119,8 @@ func TestConfigFiles(t *testing.T) {
 	write(t, filepath.Join(dir, "data", "store.db"), "x")
 	write(t, filepath.Join(dir, "conf.d", ".Echo.conf.swp"), "x")
 	write(t, filepath.Join(dir, "conf.d", "Echo.conf~"), "x")
+	write(t, filepath.Join(dir, "conf.d", "#Echo.conf#"), "x")
+	write(t, filepath.Join(dir, "conf.d", "4913"), "")
 	os.Chmod(filepath.Join(dir, "conf.d", "Echo.conf"), 0o600)
 	write(t, filepath.Join(dir, "conf.d", "Echo.conf"), "app = Echo\nstart_workers = 2\n")
 	write(t, filepath.Join(dir, "conf.d", "New.conf"), "app = Echo\n")
