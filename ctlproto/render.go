@@ -73,6 +73,9 @@ func writeGlobal(w *bufio.Writer, s Status) {
 		fmt.Sprintf("%d users", s.Users),
 		fmt.Sprintf("%d workers", len(s.Groups)),
 		fmt.Sprintf("%d processes", len(s.Processes)))
+	if s.ConfigError != "" {
+		fmt.Fprintf(w, "config refused, old workers serve: %s\n", Printable(strings.ReplaceAll(s.ConfigError, "\n", "; ")))
+	}
 
 	groups := slices.Clone(s.Groups)
 	slices.SortStableFunc(groups, func(a, b GroupStatus) int { return strings.Compare(a.Name, b.Name) })

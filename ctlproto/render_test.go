@@ -123,6 +123,8 @@ func TestWriteStatusGolden(t *testing.T) {
 		{"status_empty", Status{Version: "0.1.0", Started: start, Now: start.Add(3 * time.Minute)}},
 		{"status_manual", manualSample()},
 		{"status_draining", drainingSample()},
+		{"status_config_error", Status{Version: "0.1.0", Started: start, Now: start.Add(3 * time.Minute),
+			ConfigError: "conf/conf.d/Echo.conf:3: unknown key \"lisen\"\nconf/conf.d/Echo.conf:5: bad value \"x\" for start_workers"}},
 		{"status_long_names", Status{
 			Version: "1.0.0-rc.1+build.5",
 			Started: start,

@@ -18,6 +18,10 @@ type Status struct {
 	Config    string          `json:"config,omitempty"` // the master's config folder, absolute
 	Groups    []GroupStatus   `json:"groups"`
 	Processes []ProcessStatus `json:"processes"`
+
+	// ConfigError is why the config folder, read again by the file
+	// monitor of debug mode, was refused; "" when it was not.
+	ConfigError string `json:"config_error,omitempty"`
 }
 
 // GroupStatus is one worker group and how its workers have exited.

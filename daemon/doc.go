@@ -17,6 +17,7 @@
 //
 // The subpackages own one job each: config (wm.conf and conf.d), protocol
 // (framing), netloop (the event loop), timer, ipc (master-worker channel),
-// worker (a worker's runtime), master (the supervisor), pidfile and
-// logfile. daemon never imports apps, tui or cmd.
+// worker (a worker's runtime), master (the supervisor), filemonitor
+// (debug mode's watch on the binary and the config), pidfile and logfile.
+// daemon never imports apps, tui or cmd.
 package daemon

@@ -129,7 +129,7 @@ func run(args []string, code []Group) int {
 		fmt.Fprintln(os.Stderr, err)
 		return exitFailed
 	}
-	cli := &cli{name: name, cfg: cfg, out: os.Stdout, errOut: os.Stderr}
+	cli := &cli{name: name, cfg: cfg, code: code, out: os.Stdout, errOut: os.Stderr}
 	switch cmd {
 	case "start":
 		return cli.start(detach)
@@ -212,6 +212,7 @@ func loadGlobalOnly(dir string, code []Group) (*config.Config, error) {
 type cli struct {
 	name        string
 	cfg         *config.Config
+	code        []Group // the groups declared in Go, if any
 	out, errOut io.Writer
 }
 
@@ -447,6 +448,13 @@ func (c *cli) serve(ready *os.File) error {
 	if err := m.ServeControl(g.ControlSocket, g.ControlAddress(), g.ControlPassword); err != nil {
 		return err
 	}
+	if g.Debug {
+		stop, err := c.watchFiles(m, peers, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return m.Run()
 }
 
@@ -513,6 +521,9 @@ func runWorker(specJSON string) int {
 	if err != nil {
 		log.Error("start worker", "err", err)
 		return exitFailed
+	}
+	if spec.Group.PprofListen != "" {
+		servePprof(&spec.Group, spec.Slot, 2*spec.DrainTimeout, log)
 	}
 	if err := worker.Run(spec, app, log); err != nil {
 		log.Error("worker", "err", err)

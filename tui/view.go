@@ -500,6 +500,10 @@ func (m *Model) statusLine() string {
 		return " filter (group or pid): " + m.editing.text + "▏" + st.dim.Render("  enter keeps · esc clears")
 	case m.note.text == "" && m.conn == disconnected && m.lastErr != nil:
 		return st.bad.Render(" " + reason(m.lastErr))
+	case m.note.text == "" && m.status != nil && m.status.ConfigError != "":
+		// The file monitor of debug mode refused an edit (docs/filemonitor.md).
+		first, _, _ := strings.Cut(m.status.ConfigError, "\n")
+		return st.bad.Render(" config refused, old workers serve: " + ctlproto.Printable(first))
 	}
 	text := " " + m.note.text
 	switch m.note.kind {

@@ -20,7 +20,7 @@ type Global struct {
 	// found after loading (a control port already in use names its line).
 	Lines map[string]int
 
-	Debug              bool          // debug: app output on the terminal in the foreground
+	Debug              bool          // debug: app output on the terminal in the foreground; the file monitor
 	PIDFile            string        // pid_file, absolute after Load
 	LogDir             string        // log_dir, absolute after Load
 	LogKeepDays        int           // log_keep_days: daily logs older than this are pruned
@@ -33,6 +33,11 @@ type Global struct {
 	AlarmCommand       string        // alarm_command run when the exit count is exceeded
 	StopTimeout        time.Duration // stop_timeout: how long stop waits before SIGKILL
 	ReloadTimeout      time.Duration // reload_timeout: how long a draining worker may take
+
+	// ExcludePaths (exclude_path[], one line each) are files and folders,
+	// absolute after Load, whose changes the file monitor of debug mode
+	// ignores (docs/filemonitor.md).
+	ExcludePaths []string
 }
 
 // Group is one conf.d/NAME.conf: a named group of identical workers.
@@ -67,6 +72,10 @@ type Group struct {
 	// connections (reload_connections): ReloadHandoff, the default, or
 	// ReloadClose.
 	ReloadConnections string
+	// PprofListen (pprof_listen) is a loopback host:port where worker #1
+	// serves net/http/pprof, worker #N on port+N-1; "" for none
+	// (docs/debugging.md).
+	PprofListen string
 
 	// Extra holds keys the app declared, as written, in file order.
 	// A key written as key[] = v, or key[sub] = v, keeps its brackets.

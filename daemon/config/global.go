@@ -39,6 +39,18 @@ func decodeGlobal(file, dir string, settings []setting) (Global, []error) {
 			Msg: fmt.Sprintf("bad value %s for %s: %s", quote(s.value), s.key, want)})
 	}
 	for _, s := range settings {
+		if s.base == "exclude_path" {
+			// exclude_path[] = PATH, repeated: FileMonitor.conf's list.
+			if s.value == "" {
+				bad(s, wantPath)
+				continue
+			}
+			if _, set := g.Lines["exclude_path"]; !set {
+				g.Lines["exclude_path"] = s.line
+			}
+			g.ExcludePaths = append(g.ExcludePaths, resolve(dir, s.value))
+			continue
+		}
 		if first, dup := g.Lines[s.key]; dup {
 			errs = append(errs, &Error{File: file, Line: s.line,
 				Msg: fmt.Sprintf("duplicate key %q: already set on line %d", s.key, first)})
@@ -157,7 +169,7 @@ func isGlobalKey(key string) bool {
 	case "debug", "pid_file", "log_dir", "log_keep_days", "backlog",
 		"control_listen", "control_password", "control_socket",
 		"max_mem_limit", "max_worker_exit_count", "alarm_command",
-		"stop_timeout", "reload_timeout", "include":
+		"stop_timeout", "reload_timeout", "include", "exclude_path":
 		return true
 	}
 	return false

@@ -15,7 +15,7 @@ func isGroupKey(key string) bool {
 	case "app", "worker_file", "listen", "start_workers", "user",
 		"preread_length", "max_recv_buffer_size", "max_send_buffer_size",
 		"no_reload", "no_debug", "persistent_connection", "max_requests",
-		"backlog", "sched_policy", "reload_connections":
+		"backlog", "sched_policy", "reload_connections", "pprof_listen":
 		return true
 	}
 	return false
@@ -181,6 +181,12 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 			default:
 				bad(s, wantReloadConnections)
 			}
+		case s.key == "pprof_listen":
+			if msg := checkPprofListen(s.value); msg != "" {
+				bad(s, msg)
+			} else {
+				g.PprofListen = s.value
+			}
 		case slices.Contains(extra, s.base):
 			if _, set := g.Lines[s.key]; !set {
 				g.Lines[s.key] = s.line
@@ -200,6 +206,12 @@ func decodeGroup(file, name string, settings []setting, global Global, v Validat
 		bad(*preread, wantUDPPreread)
 	}
 	g.ApplyDefaults(global)
+	if g.PprofListen != "" {
+		if last := PprofPort(g.PprofListen, g.StartWorkers); last > 65535 {
+			errorf(g.Lines["pprof_listen"], "pprof_listen %s: worker #%d would need port %d: want a lower port or fewer workers",
+				g.PprofListen, g.StartWorkers, last)
+		}
+	}
 	return g, errs
 }
 

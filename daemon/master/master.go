@@ -60,6 +60,10 @@ type Master struct {
 	alarmed   map[string]time.Time
 	crashes   map[slotKey]int // quick deaths in a row, for the respawn backoff
 	stopping  bool
+	// groups are the settings new workers start with, by name, once
+	// Reconfigure has been called.
+	groups    map[string]*config.Group
+	configErr string // why the config read again was refused; see SetConfigError
 
 	reloadMu      sync.Mutex  // one reload at a time
 	reloadNext    reloadScope // asked for, not started yet

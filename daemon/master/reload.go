@@ -135,7 +135,7 @@ func (m *Master) reloadOnce(gen int, scope reloadScope) (ctlproto.ReloadResult, 
 	var plan []todo
 	total := 0
 	for i := range m.cfg.Groups {
-		g := &m.cfg.Groups[i]
+		g := m.latest(&m.cfg.Groups[i])
 		if !scope.covers(g.Name) {
 			continue
 		}

@@ -19,6 +19,7 @@ import (
 
 // spawn re-executes our own binary as one worker of group g.
 func (m *Master) spawn(g *config.Group, slot int) (*proc, error) {
+	g = m.latest(g)
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)

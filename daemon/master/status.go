@@ -88,6 +88,7 @@ func (m *Master) gatherStatus() ctlproto.Status {
 		MasterPID: os.Getpid(),
 		Config:    m.cfg.Dir,
 	}
+	st.ConfigError = m.configErr
 	for i := range m.cfg.Groups {
 		g := &m.cfg.Groups[i]
 		gs := ctlproto.GroupStatus{Name: g.Name, Workers: g.StartWorkers}

@@ -19,6 +19,7 @@
 //	SlowTimer  runs an off-loop timer busy for busy (key) at each run and
 //	         an on-loop one every 10ms; any line is answered with how often
 //	         the on-loop one has run
+//	Word     answers every line with its word key
 //
 // Echo (from apps/echo) serves the udp:// and frame:// tests.
 //
@@ -64,7 +65,15 @@ func init() {
 	daemon.RegisterHandler("Crash", func() daemon.Handler { return crash{} })
 	daemon.RegisterHandler("PanicStart", func() daemon.Handler { return panicStart{} })
 	daemon.Register("SlowTimer", daemon.App{Keys: []string{"busy"}, New: newSlowTimer})
+	daemon.Register("Word", daemon.App{Keys: []string{"word"}, New: newWord})
 }
+
+// word answers with its word key: a config edit a reload applied shows.
+type word string
+
+func newWord(g *daemon.Group) (daemon.Handler, error) { return word(extra(g, "word", "")), nil }
+
+func (w word) OnMessage(c *daemon.Conn, _ []byte) { c.Send([]byte(w)) }
 
 func main() {
 	var groups []daemon.Group
