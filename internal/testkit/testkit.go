@@ -138,3 +138,31 @@ func NeedTool(t *testing.T, name string) string {
 	}
 	return path
 }
+
+// DocListsFile fails t unless the Markdown file doc shows src verbatim in
+// the fenced ```go block right after the line "`name`:" (name as the doc
+// calls the file), so a listing in the manual cannot drift from code
+// that go vet compiles.
+func DocListsFile(t testing.TB, doc, name, src string) {
+	t.Helper()
+	code, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := name + "`:\n\n```go\n"
+	_, rest, ok := strings.Cut(string(text), marker)
+	if !ok {
+		t.Fatalf("%s has no %q block", doc, marker)
+	}
+	block, _, ok := strings.Cut(rest, "```\n")
+	if !ok {
+		t.Fatalf("%s: the %s block is not closed", doc, name)
+	}
+	if block != string(code) {
+		t.Errorf("%s's %s block differs from %s:\n%s", doc, name, src, block)
+	}
+}
