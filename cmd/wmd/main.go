@@ -13,6 +13,8 @@ import (
 	_ "github.com/wm-go/wm/apps/echo"
 	_ "github.com/wm-go/wm/apps/echoservice"
 	_ "github.com/wm-go/wm/apps/hellohttp"
+	_ "github.com/wm-go/wm/apps/webserver"
+	_ "github.com/wm-go/wm/apps/webserver/demo"
 	_ "github.com/wm-go/wm/apps/wsecho"
 )
 
