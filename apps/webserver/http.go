@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	wmhttp "github.com/wm-go/wm/daemon/http"
 )
 
 // The conditional and range fields of RFC 9110 as a file server answers
@@ -15,8 +13,8 @@ import (
 // notModified reports whether the client's copy is current: an
 // If-None-Match naming the file's ETag (weakly, either encoding), or
 // else an If-Modified-Since not before its mtime.
-func notModified(r *wmhttp.Request, e *entry) bool {
-	if inm := r.Header("If-None-Match"); inm != nil {
+func notModified(inm, ims []byte, e *entry) bool {
+	if inm != nil {
 		for tag := range bytes.SplitSeq(inm, []byte(",")) {
 			tag = bytes.TrimPrefix(bytes.TrimSpace(tag), []byte("W/"))
 			if string(tag) == "*" || string(tag) == e.etag || e.gzETag != "" && string(tag) == e.gzETag {
@@ -25,7 +23,6 @@ func notModified(r *wmhttp.Request, e *entry) bool {
 		}
 		return false
 	}
-	ims := r.Header("If-Modified-Since")
 	if ims == nil {
 		return false
 	}

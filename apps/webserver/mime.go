@@ -29,7 +29,7 @@ func parseMimeTypes(file string, data []byte) (mimeTypes, error) {
 	m := mimeTypes{}
 	nginx := bytes.Contains(data, []byte("{"))
 	var stmt []string // the tokens of the statement being read
-	stmtLine := 0
+	stmtLine, blockLine := 0, 0
 	inTypes := false
 	for n, line := range bytes.Split(data, []byte("\n")) {
 		if i := bytes.IndexByte(line, '#'); i >= 0 {
@@ -49,7 +49,7 @@ func parseMimeTypes(file string, data []byte) (mimeTypes, error) {
 				if len(stmt) != 1 || stmt[0] != "types" || inTypes {
 					return nil, &config.Error{File: file, Line: n + 1, Msg: "want a single types { ... } block"}
 				}
-				inTypes, stmt = true, nil
+				inTypes, stmt, blockLine = true, nil, n+1
 			case tok == "}":
 				if !inTypes || len(stmt) > 0 {
 					return nil, &config.Error{File: file, Line: n + 1, Msg: "unexpected }: a statement is missing its ;"}
@@ -69,8 +69,11 @@ func parseMimeTypes(file string, data []byte) (mimeTypes, error) {
 			}
 		}
 	}
-	if nginx && (inTypes || len(stmt) > 0) {
-		return nil, &config.Error{File: file, Line: stmtLine, Msg: "unterminated types block or statement"}
+	switch {
+	case nginx && len(stmt) > 0:
+		return nil, &config.Error{File: file, Line: stmtLine, Msg: "statement without its ;"}
+	case nginx && inTypes:
+		return nil, &config.Error{File: file, Line: blockLine, Msg: "types { is not closed"}
 	}
 	return m, nil
 }
@@ -117,4 +120,3 @@ func compressible(typ string) bool {
 	}
 	return false
 }
-

@@ -198,7 +198,7 @@ func (st *site) sendFile(w *wmhttp.ResponseWriter, r *wmhttp.Request, e *entry, 
 	if e.gz != nil {
 		w.Header("Vary", "Accept-Encoding")
 	}
-	if notModified(r, e) {
+	if notModified(r.Header("If-None-Match"), r.Header("If-Modified-Since"), e) {
 		if f != nil {
 			f.Close()
 		}
