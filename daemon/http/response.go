@@ -70,6 +70,9 @@ func (w *ResponseWriter) Header(name, value string) {
 }
 
 func appendClean(dst []byte, s string) []byte {
+	if strings.IndexByte(s, '\r') < 0 && strings.IndexByte(s, '\n') < 0 {
+		return append(dst, s...) // the usual case, without a loop over the bytes
+	}
 	for i := range len(s) {
 		c := s[i]
 		if c == '\r' || c == '\n' {
