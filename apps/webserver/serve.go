@@ -44,8 +44,11 @@ type server struct {
 }
 
 // app is what the daemon runs: requests on the fast path, and the access
-// logs flushed every second and when the worker stops.
+// logs flushed every second and when the worker stops. It frames its own
+// connections as HTTP, so the manual's listen = tcp://0.0.0.0:80 works
+// as well as http://.
 type app struct {
+	*wmhttp.Protocol
 	wmhttp.HandlerFunc
 	s *server
 }
@@ -62,7 +65,7 @@ func newApp(g *daemon.Group) (daemon.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return app{HandlerFunc: s.serve, s: s}, nil
+	return app{Protocol: &wmhttp.Protocol{}, HandlerFunc: s.serve, s: s}, nil
 }
 
 func newServer(cfg *settings) (*server, error) {

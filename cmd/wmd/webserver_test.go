@@ -412,3 +412,31 @@ func TestWebServerBrowser(t *testing.T) {
 		}
 	}
 }
+
+// TestWebServerManualConf: the manual's WebServer.conf, with its
+// worker_file, tcp:// listen and short connections, serves as is.
+func TestWebServerManualConf(t *testing.T) {
+	d := newDaemon(t, "", map[string]string{"WebServer": `;进程入口文件,Web服务器固定使用./Common/WebServer.php文件
+worker_file = ./Common/WebServer.php
+listen = tcp://127.0.0.1:{port}
+;http 协议 这里设置成短连接
+persistent_connection = 0
+start_workers=2
+max_requests=1000
+preread_length=84000
+include = mime.types
+server_name = workerman.net, www.workerman.net
+default_access_log = ./logs/access.log
+root[workerman.net] = ./Web
+root[www.workerman.net] = ./Web
+access_log[www.workerman.net] = ./logs/workerman.access.log
+`})
+	os.MkdirAll(filepath.Join(d.dir, "Web"), 0o755)
+	os.WriteFile(filepath.Join(d.dir, "Web", "index.html"), []byte("<p>workerman.net</p>"), 0o644)
+	os.WriteFile(filepath.Join(d.dir, "mime.types"), []byte("types { text/html html; }"), 0o644)
+	d.start()
+	resp, body := fetch(t, webClient(t), "GET", "http://"+d.addr("WebServer")+"/", "www.workerman.net")
+	if resp.StatusCode != 200 || body != "<p>workerman.net</p>" || !resp.Close {
+		t.Fatalf("%d %q close=%v", resp.StatusCode, body, resp.Close)
+	}
+}
