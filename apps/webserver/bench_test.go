@@ -89,4 +89,3 @@ type loopHandler struct{ h wmhttp.HandlerFunc }
 func (loopHandler) OnConnect(*netloop.Conn)                 {}
 func (loopHandler) OnClose(*netloop.Conn)                   {}
 func (l loopHandler) OnMessage(c *netloop.Conn, msg []byte) { l.h.OnMessage(c, msg) }
-
