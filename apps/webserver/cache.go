@@ -30,6 +30,9 @@ const (
 	smallFile    = 64 << 10 // larger files are sent with sendfile
 	cacheBytes   = 32 << 20 // the cache is emptied past this many bytes...
 	cacheEntries = 16384    // ...or entries
+	// Paths with no file are remembered apart, and fewer: a client asking
+	// for random paths empties only them, never the files.
+	missEntries = 4096
 )
 
 // entry is what a request path names, as of checked: small files with
@@ -53,7 +56,11 @@ type entry struct {
 // lookup finds what raw, a request path as sent, names. The file of a
 // kindBig entry is returned open, for the caller to send and close.
 func (s *site) lookup(raw []byte, now int64) (*entry, *os.File, error) {
-	if e := s.cache[string(raw)]; e != nil {
+	e := s.cache[string(raw)]
+	if e == nil {
+		e = s.misses[string(raw)]
+	}
+	if e != nil {
 		if e.checked == now || s.unchanged(e) {
 			e.checked = now
 			return e, nil, nil
@@ -64,7 +71,8 @@ func (s *site) lookup(raw []byte, now int64) (*entry, *os.File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	e, f, err := s.build(rel, dir)
+	var f *os.File
+	e, f, err = s.build(rel, dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -76,6 +84,13 @@ func (s *site) lookup(raw []byte, now int64) (*entry, *os.File, error) {
 }
 
 func (s *site) put(key string, e *entry) {
+	if e.kind == kindMissing {
+		if len(s.misses) >= missEntries {
+			clear(s.misses)
+		}
+		s.misses[key] = e
+		return
+	}
 	if len(s.cache) >= cacheEntries || s.cached+len(e.data)+len(e.gz) > cacheBytes {
 		clear(s.cache)
 		s.cached = 0
@@ -85,6 +100,10 @@ func (s *site) put(key string, e *entry) {
 }
 
 func (s *site) drop(key string, e *entry) {
+	if e.kind == kindMissing {
+		delete(s.misses, key)
+		return
+	}
 	delete(s.cache, key)
 	s.cached -= len(e.data) + len(e.gz)
 }

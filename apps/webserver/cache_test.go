@@ -1,6 +1,7 @@
 package webserver
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ func testSite(t *testing.T) (*site, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &site{name: "t", root: r, cache: map[string]*entry{}}, dir
+	return &site{name: "t", root: r, cache: map[string]*entry{}, misses: map[string]*entry{}}, dir
 }
 
 // TestCacheRevalidates: a cached answer holds within its second and is
@@ -103,5 +104,23 @@ func TestCacheKinds(t *testing.T) {
 	}
 	if _, ok := st.cache["/big.bin"]; ok {
 		t.Error("a large file was cached")
+	}
+}
+
+// TestCacheMissesApart: a flood of paths with no file never evicts the
+// cached files.
+func TestCacheMissesApart(t *testing.T) {
+	st, dir := testSite(t)
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
+	if _, _, err := st.lookup([]byte("/a.txt"), 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 * missEntries {
+		if _, _, err := st.lookup([]byte(fmt.Sprintf("/nothing/%d", i)), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.cache["/a.txt"] == nil || len(st.misses) > missEntries {
+		t.Fatalf("after a flood of misses: a.txt cached %v, %d misses kept", st.cache["/a.txt"] != nil, len(st.misses))
 	}
 }

@@ -32,8 +32,9 @@ type site struct {
 	mime     mimeTypes
 	log      *accessLog // nil: none
 	fallback wmhttp.HandlerFunc
-	cache    map[string]*entry
-	cached   int // bytes in cache
+	cache    map[string]*entry // files and folders
+	misses   map[string]*entry // paths with no file
+	cached   int               // bytes in cache
 }
 
 // server is the app of one worker.
@@ -83,7 +84,7 @@ func newServer(cfg *settings) (*server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("root[%s]: %w", sc.name, err)
 		}
-		st := &site{name: sc.name, root: r, mime: types, cache: map[string]*entry{}}
+		st := &site{name: sc.name, root: r, mime: types, cache: map[string]*entry{}, misses: map[string]*entry{}}
 		if sc.fallback != "" {
 			st.fallback = handler(sc.fallback)
 		}
