@@ -144,6 +144,10 @@ func (s *site) build(rel string, dir bool) (*entry, *os.File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if dir && st.Mode&unix.S_IFMT == unix.S_IFREG {
+		f.Close() // "file/": a file is no folder
+		return &entry{kind: kindMissing, rel: rel}, nil, nil
+	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		f.Close()
 		if !dir && rel != "" {

@@ -86,6 +86,7 @@ func TestCacheKinds(t *testing.T) {
 		{"/big.bin", kindBig, "big.bin", false},
 		{"/small.png", kindFile, "small.png", false}, // not text: never gzipped
 		{"/", kindMissing, "index.html", false},
+		{"/small.png/", kindMissing, "small.png", false},
 	}
 	for _, tc := range cases {
 		e, f, err := st.lookup([]byte(tc.path), 1)
