@@ -262,11 +262,20 @@ func (c *Conn) flushLocked() bool {
 }
 
 // writeOutLocked writes out until it is empty (done) or the kernel would
-// block; ok is false when the connection broke.
+// block; ok is false when the connection broke. Bytes before a file (an
+// HTTP header) go with MSG_MORE: the kernel sends them in one segment
+// with the file's first bytes, as nginx's tcp_nopush does.
 func (c *Conn) writeOutLocked() (done, ok bool) {
 	buf, off := c.out, 0
+	more := len(c.files) > 0
 	for off < len(buf) {
-		n, err := rawWrite(c.fd, buf[off:])
+		var n int
+		var err error
+		if more {
+			n, err = rawSendMore(c.fd, buf[off:])
+		} else {
+			n, err = rawWrite(c.fd, buf[off:])
+		}
 		if n > 0 {
 			off += n
 			continue

@@ -2,6 +2,7 @@ package netloop
 
 import (
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -95,4 +96,14 @@ func (c *Conn) dropFilesLocked() {
 		}
 	}
 	c.files = nil
+}
+
+// rawSendMore is rawWrite with MSG_MORE: more bytes follow at once.
+func rawSendMore(fd int, p []byte) (int, error) {
+	n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
+		unix.MSG_MORE, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
