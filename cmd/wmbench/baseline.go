@@ -54,8 +54,17 @@ func newBaseline(kind string) (baseline, error) {
 		}}, nil
 	case "websocket":
 		return &http.Server{Handler: http.HandlerFunc(gorillaEcho)}, nil
+	case "fileserver":
+		mux := http.NewServeMux()
+		mux.Handle("/", http.FileServer(http.Dir(".")))
+		mux.HandleFunc("/api/hello", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			fmt.Fprintf(w, `{"hello":"from the Go fallback handler","pid":%d}`, os.Getpid())
+		})
+		return &http.Server{Handler: mux}, nil
 	}
-	return nil, fmt.Errorf("unknown -kind %q (echo, relay, http, fasthttp, websocket)", kind)
+	return nil, fmt.Errorf("unknown -kind %q (echo, relay, http, fasthttp, websocket, fileserver)", kind)
 }
 
 // upgrader accepts any origin: the benchmark client sends none.

@@ -35,7 +35,9 @@ modes:
             written to every connection), http and fasthttp (the
             TechEmpower plaintext answer at /plaintext on net/http and on
             fasthttp), websocket (a gorilla/websocket echo at /, a
-            goroutine per connection)
+            goroutine per connection), fileserver (net/http's
+            FileServer of the working folder, and a JSON answer at
+            /api/hello: the web server benchmark's baseline)
 
 With -ws PATH the client modes speak WebSocket: each connection does the
 handshake for PATH, then every request is one masked text message and the
@@ -142,7 +144,7 @@ func runCLI(args []string, stdout, errOut io.Writer) int {
 		fs.IntVar(&cfg.Fanout, "fanout", 0, "fan-out: send `K` lines one at a time, each once every receiver has the previous, and time the last receiver (0: a timed stream)")
 	}
 	if mode == "baseline" {
-		fs.StringVar(&kind, "kind", "echo", "baseline `server`: echo, relay, http, fasthttp or websocket")
+		fs.StringVar(&kind, "kind", "echo", "baseline `server`: echo, relay, http, fasthttp, websocket or fileserver")
 	} else {
 		if mode != "bcast" {
 			fs.StringVar(&cfg.WSPath, "ws", "", "speak WebSocket, upgrading on this `path` (e.g. /)")

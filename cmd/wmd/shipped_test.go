@@ -17,6 +17,8 @@ import (
 	_ "github.com/wm-go/wm/apps/mysqldemo"
 	_ "github.com/wm-go/wm/apps/p2p"
 	_ "github.com/wm-go/wm/apps/task"
+	_ "github.com/wm-go/wm/apps/webserver"
+	_ "github.com/wm-go/wm/apps/webserver/demo"
 	_ "github.com/wm-go/wm/apps/wsecho"
 )
 

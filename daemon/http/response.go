@@ -2,10 +2,13 @@ package wmhttp
 
 import (
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/wm-go/wm/daemon/netloop"
 )
 
 const serverName = "wm"
@@ -22,10 +25,16 @@ type ResponseWriter struct {
 	hasType bool
 	close   bool
 	flags   uint32
-	conn    interface{ WriteRaw([]byte) }
+	conn    *netloop.Conn
+	file    *os.File // the body, when SendFile set one
+	fileOff int64
+	fileLen int64
 }
 
 func (w *ResponseWriter) reset() {
+	if w.file != nil {
+		w.file.Close() // the handler panicked before finish
+	}
 	*w = ResponseWriter{fields: w.fields[:0], body: w.body[:0], out: w.out[:0]}
 	if cap(w.body) > 64<<10 {
 		w.body = nil
@@ -61,6 +70,9 @@ func (w *ResponseWriter) Header(name, value string) {
 }
 
 func appendClean(dst []byte, s string) []byte {
+	if strings.IndexByte(s, '\r') < 0 && strings.IndexByte(s, '\n') < 0 {
+		return append(dst, s...) // the usual case, without a loop over the bytes
+	}
 	for i := range len(s) {
 		c := s[i]
 		if c == '\r' || c == '\n' {
@@ -90,6 +102,38 @@ func (w *ResponseWriter) WriteString(s string) (int, error) {
 	return len(s), nil
 }
 
+// SendFile makes n bytes of f, from offset off, the response's body, in
+// place of what Write wrote: the header goes out when the handler
+// returns, then the file's bytes with sendfile(2), never through the
+// process. w owns f from here on and closes it once sent (at once for a
+// HEAD request or a bodyless status). For large static files; the body of
+// a small one is cheaper written.
+func (w *ResponseWriter) SendFile(f *os.File, off, n int64) {
+	if w.file != nil {
+		w.file.Close()
+	}
+	w.file, w.fileOff, w.fileLen = f, off, n
+	w.body = w.body[:0]
+}
+
+// Status is the status code set so far: 200 if WriteHeader was not
+// called.
+func (w *ResponseWriter) Status() int {
+	if w.status == 0 {
+		return 200
+	}
+	return w.status
+}
+
+// BodyLen is the length of the body so far: what Write wrote, or the
+// bytes SendFile named.
+func (w *ResponseWriter) BodyLen() int64 {
+	if w.file != nil {
+		return w.fileLen
+	}
+	return int64(len(w.body))
+}
+
 // finish writes the response to the connection and reports whether the
 // connection must close after it.
 func (w *ResponseWriter) finish() bool {
@@ -101,6 +145,17 @@ func (w *ResponseWriter) finish() bool {
 	if w.close {
 		flags |= flagClose
 	}
+	if f := w.file; f != nil {
+		w.file = nil
+		w.out = appendHead(w.out[:0], status, flags, w.fields, w.hasType, w.fileLen)
+		w.conn.WriteRaw(w.out)
+		if hasBody(status) && flags&flagHead == 0 {
+			w.conn.SendFile(f, w.fileOff, w.fileLen)
+		} else {
+			f.Close()
+		}
+		return flags&flagClose != 0
+	}
 	w.out = appendResponse(w.out[:0], status, flags, w.fields, w.hasType, w.body)
 	w.conn.WriteRaw(w.out)
 	return flags&flagClose != 0
@@ -108,6 +163,19 @@ func (w *ResponseWriter) finish() bool {
 
 // appendResponse appends a whole response to dst.
 func appendResponse(dst []byte, status int, flags uint32, fields []byte, hasType bool, body []byte) []byte {
+	dst = appendHead(dst, status, flags, fields, hasType, int64(len(body)))
+	if hasBody(status) && flags&flagHead == 0 {
+		dst = append(dst, body...)
+	}
+	return dst
+}
+
+// hasBody reports whether a response of this status carries a body.
+func hasBody(status int) bool { return status >= 200 && status != 204 && status != 304 }
+
+// appendHead appends a response's status line and header, for a body of
+// length bytes, to dst.
+func appendHead(dst []byte, status int, flags uint32, fields []byte, hasType bool, length int64) []byte {
 	if flags&flagHTTP10 != 0 {
 		dst = append(dst, "HTTP/1.0 "...)
 	} else {
@@ -119,13 +187,12 @@ func appendResponse(dst []byte, status int, flags uint32, fields []byte, hasType
 	dst = append(dst, "\r\nServer: "+serverName+"\r\nDate: "...)
 	dst = append(dst, httpDate()...)
 	dst = append(dst, "\r\n"...)
-	bodyless := status < 200 || status == 204 || status == 304
-	if !bodyless {
+	if hasBody(status) {
 		if !hasType {
 			dst = append(dst, "Content-Type: text/html; charset=utf-8\r\n"...)
 		}
 		dst = append(dst, "Content-Length: "...)
-		dst = strconv.AppendInt(dst, int64(len(body)), 10)
+		dst = strconv.AppendInt(dst, length, 10)
 		dst = append(dst, "\r\n"...)
 	}
 	switch {
@@ -135,11 +202,7 @@ func appendResponse(dst []byte, status int, flags uint32, fields []byte, hasType
 		dst = append(dst, "Connection: keep-alive\r\n"...)
 	}
 	dst = append(dst, fields...)
-	dst = append(dst, "\r\n"...)
-	if !bodyless && flags&flagHead == 0 {
-		dst = append(dst, body...)
-	}
-	return dst
+	return append(dst, "\r\n"...)
 }
 
 func statusText(code int) string {

@@ -66,6 +66,7 @@ type Conn struct {
 
 	mu       sync.Mutex
 	out      []byte      // bytes the kernel did not take yet
+	files    []fileSend  // files to send after out, each with the bytes queued behind it (sendfile.go)
 	batching bool        // the loop is dispatching a read: flush at its end
 	corked   bool        // queued for the flush at the end of Loop.corked
 	armed    bool        // EPOLLOUT registered: out is waiting on the peer
@@ -153,23 +154,35 @@ func (c *Conn) sendEach(msgs [][]byte, enc protocol.Encoder) SendResult {
 		return Failed
 	}
 	waiting := c.armed
-	if c.out == nil {
-		c.out = getBuffer()
+	// Behind a file still being sent, bytes wait behind that file.
+	buf := &c.out
+	if len(c.files) > 0 {
+		buf = &c.files[len(c.files)-1].after
+	}
+	if *buf == nil {
+		*buf = getBuffer()
 	}
 	for _, msg := range msgs {
 		if enc != nil {
-			c.out = enc.Encode(c.out, msg)
+			*buf = enc.Encode(*buf, msg)
 		} else {
-			c.out = append(c.out, msg...)
+			*buf = append(*buf, msg...)
 		}
 	}
-	if limit := c.group.MaxSend; limit > 0 && len(c.out) > limit {
+	if limit := c.group.MaxSend; limit > 0 && len(*buf) > limit {
 		c.loop.stats.SendFail.Add(1)
 		c.loop.log.Warn("send buffer over max_send_buffer_size: closing connection",
-			"remote", c.remoteAddrLocked().String(), "buffered", len(c.out), "max_send_buffer_size", limit)
+			"remote", c.remoteAddrLocked().String(), "buffered", len(*buf), "max_send_buffer_size", limit)
 		c.abortLocked()
 		return Failed
 	}
+	return c.writeLocked(waiting)
+}
+
+// writeLocked writes what was just queued, unless the peer lags (waiting:
+// EPOLLOUT was armed before), a read is being dispatched (it is written
+// at the end of it) or the loop is corked, and says what became of it.
+func (c *Conn) writeLocked(waiting bool) SendResult {
 	if waiting {
 		return Queued
 	}
@@ -219,20 +232,50 @@ func (c *Conn) Close() {
 // else when EPOLLOUT has drained out.
 func (c *Conn) finishClose() {
 	c.mu.Lock()
-	pending := len(c.out) > 0 && !c.closed
+	pending := c.pendingLocked() && !c.closed
 	c.mu.Unlock()
 	if !pending {
 		c.loop.closeConn(c)
 	}
 }
 
-// flushLocked writes out to the socket until it is empty or the kernel
-// would block, arming or disarming EPOLLOUT to match. It reports false when
-// the connection broke (and has been aborted). Call with c.mu held.
+// flushLocked writes out, then the queued files and the bytes behind
+// each, to the socket until all is written or the kernel would block,
+// arming or disarming EPOLLOUT to match. It reports false when the
+// connection broke (and has been aborted). Call with c.mu held.
 func (c *Conn) flushLocked() bool {
+	for {
+		done, ok := c.writeOutLocked()
+		if ok && done && len(c.files) > 0 {
+			done, ok = c.sendFileLocked()
+			if ok && done {
+				continue // on to the bytes behind the file
+			}
+		}
+		if !ok {
+			c.abortLocked()
+			return false
+		}
+		c.setArmedLocked(!done)
+		return true
+	}
+}
+
+// writeOutLocked writes out until it is empty (done) or the kernel would
+// block; ok is false when the connection broke. Bytes before a file (an
+// HTTP header) go with MSG_MORE: the kernel sends them in one segment
+// with the file's first bytes, as nginx's tcp_nopush does.
+func (c *Conn) writeOutLocked() (done, ok bool) {
 	buf, off := c.out, 0
+	more := len(c.files) > 0
 	for off < len(buf) {
-		n, err := rawWrite(c.fd, buf[off:])
+		var n int
+		var err error
+		if more {
+			n, err = rawSendMore(c.fd, buf[off:])
+		} else {
+			n, err = rawWrite(c.fd, buf[off:])
+		}
 		if n > 0 {
 			off += n
 			continue
@@ -243,16 +286,13 @@ func (c *Conn) flushLocked() bool {
 		if err == unix.EAGAIN {
 			// Keep what is left at the front of the same buffer.
 			c.out = buf[:copy(buf, buf[off:])]
-			c.setArmedLocked(true)
-			return true
+			return false, true
 		}
-		c.abortLocked()
-		return false
+		return false, false
 	}
 	putBuffer(buf)
 	c.out = nil
-	c.setArmedLocked(false)
-	return true
+	return true, true
 }
 
 func (c *Conn) setArmedLocked(on bool) {
@@ -276,6 +316,7 @@ func (c *Conn) abortLocked() {
 		putBuffer(c.out)
 		c.out = nil
 	}
+	c.dropFilesLocked()
 	if !c.closing.Swap(true) {
 		c.loop.Post(c.finishClose)
 	}

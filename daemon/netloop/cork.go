@@ -39,7 +39,7 @@ func (l *Loop) uncork() {
 	for i, c := range conns {
 		c.mu.Lock()
 		c.corked = false
-		broke := !c.closed && !c.armed && !c.batching && len(c.out) > 0 && !c.flushLocked()
+		broke := !c.closed && !c.armed && !c.batching && c.pendingLocked() && !c.flushLocked()
 		c.mu.Unlock()
 		if broke {
 			l.stats.SendFail.Add(1)

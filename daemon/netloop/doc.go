@@ -14,6 +14,9 @@
 // deadline enforced by one sweep per loop, and hear when OnMessage
 // returned; see stateful.go.
 //
+// Conn.SendFile queues the bytes of a file in order with Sends, written
+// with sendfile(2) (sendfile.go): a static web server's large files.
+//
 // Everything the app sees (OnConnect, OnMessage, OnClose, timers posted
 // with Post) runs on the loop's goroutine, one call at a time, as in
 // WorkerMan. Conn.Send and Conn.Close may also be called from other

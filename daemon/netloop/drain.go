@@ -78,7 +78,7 @@ func (l *Loop) closeIfIdle(c *Conn) {
 		return
 	}
 	c.mu.Lock()
-	idle := len(c.out) == 0
+	idle := !c.pendingLocked()
 	c.mu.Unlock()
 	if !idle {
 		return
@@ -101,7 +101,7 @@ func (l *Loop) sayFarewell(c *Conn) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || len(c.out) > 0 {
+	if c.closed || c.pendingLocked() {
 		return
 	}
 	if b := f.Farewell(); len(b) > 0 {

@@ -45,7 +45,7 @@ func (l *Loop) handOff(c *Conn) {
 		return
 	}
 	c.mu.Lock()
-	idle := len(c.out) == 0 && !c.closing.Load()
+	idle := !c.pendingLocked() && !c.closing.Load()
 	if idle {
 		c.closing.Store(true) // Sends from other goroutines fail from here on
 	}

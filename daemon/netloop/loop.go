@@ -305,7 +305,7 @@ func (l *Loop) connEvent(c *Conn, events uint32) {
 	if events&unix.EPOLLOUT != 0 {
 		c.mu.Lock()
 		ok := c.closed || c.flushLocked()
-		done := c.closing.Load() && len(c.out) == 0
+		done := c.closing.Load() && !c.pendingLocked()
 		c.mu.Unlock()
 		if !ok || done {
 			l.closeConn(c)
@@ -428,8 +428,8 @@ func (l *Loop) process(c *Conn, data []byte) {
 
 	c.mu.Lock()
 	c.batching = false
-	ok := c.closed || len(c.out) == 0 || c.armed || c.flushLocked()
-	done := c.closing.Load() && len(c.out) == 0
+	ok := c.closed || !c.pendingLocked() || c.armed || c.flushLocked()
+	done := c.closing.Load() && !c.pendingLocked()
 	c.mu.Unlock()
 	if !ok || done {
 		l.closeConn(c)
@@ -603,6 +603,7 @@ func (l *Loop) release(c *Conn, notify bool) {
 		putBuffer(c.out)
 		c.out = nil
 	}
+	c.dropFilesLocked()
 	c.mu.Unlock()
 	if c.fd < len(l.conns) && l.conns[c.fd] == c {
 		l.conns[c.fd] = nil

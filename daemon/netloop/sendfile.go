@@ -1,0 +1,109 @@
+package netloop
+
+import (
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// File-backed writes: the bytes of a regular file go from the page cache
+// to the socket with sendfile(2), never through the process, in order
+// with the Sends around them. A static web server sends large files this
+// way.
+
+// fileSend is a file queued on a connection.
+type fileSend struct {
+	f     *os.File
+	fd    int
+	off   int64  // next byte to send
+	left  int64  // bytes still to send
+	after []byte // bytes sent after the file, queued while it was pending
+}
+
+// maxSendfileChunk bounds one sendfile(2) call; a non-blocking socket
+// takes less anyway.
+const maxSendfileChunk = 1 << 30
+
+// SendFile queues n bytes of f, from offset off, to be written after
+// what was sent before and before what is sent after, with sendfile(2).
+// The connection owns f from here on: it is closed once its bytes are
+// sent, or when the connection closes. It reports like Send (the bytes of
+// a file do not count against max_send_buffer_size). If the file turns
+// out shorter than off+n, the connection is closed, since the peer was
+// promised n bytes. It is safe to call from any goroutine.
+func (c *Conn) SendFile(f *os.File, off, n int64) SendResult {
+	if c.udpPeer != nil {
+		f.Close()
+		return Failed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing.Load() || c.closed {
+		f.Close()
+		c.loop.stats.SendFail.Add(1)
+		return Failed
+	}
+	if n <= 0 {
+		f.Close()
+		return Sent
+	}
+	waiting := c.armed
+	c.files = append(c.files, fileSend{f: f, fd: int(f.Fd()), off: off, left: n})
+	return c.writeLocked(waiting)
+}
+
+// sendFileLocked sends the first queued file until it is all sent (done:
+// the bytes behind it become out) or the kernel would block; ok is false
+// when the connection broke or the file came up short.
+func (c *Conn) sendFileLocked() (done, ok bool) {
+	fs := &c.files[0]
+	for fs.left > 0 {
+		n, err := unix.Sendfile(c.fd, fs.fd, &fs.off, int(min(fs.left, maxSendfileChunk)))
+		if n > 0 {
+			fs.left -= int64(n)
+			continue
+		}
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false, true
+		}
+		return false, false // an error, or nil at the file's end: it shrank
+	}
+	fs.f.Close()
+	c.out = fs.after
+	c.files[0] = fileSend{}
+	c.files = c.files[1:]
+	if len(c.files) == 0 {
+		c.files = nil
+	}
+	return true, true
+}
+
+// pendingLocked reports whether anything waits to be written: bytes or
+// files. Call with c.mu held.
+func (c *Conn) pendingLocked() bool { return len(c.out) > 0 || len(c.files) > 0 }
+
+// dropFilesLocked closes the queued files and drops the bytes behind
+// them: the connection is closing. Call with c.mu held.
+func (c *Conn) dropFilesLocked() {
+	for i := range c.files {
+		c.files[i].f.Close()
+		if c.files[i].after != nil {
+			putBuffer(c.files[i].after)
+		}
+	}
+	c.files = nil
+}
+
+// rawSendMore is rawWrite with MSG_MORE: more bytes follow at once.
+func rawSendMore(fd int, p []byte) (int, error) {
+	n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
+		unix.MSG_MORE, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
