@@ -9,17 +9,7 @@ package main
 import (
 	"github.com/wm-go/wm/daemon"
 
-	_ "github.com/wm-go/wm/apps/chat"
-	_ "github.com/wm-go/wm/apps/echo"
-	_ "github.com/wm-go/wm/apps/echoservice"
-	_ "github.com/wm-go/wm/apps/filetransfer"
-	_ "github.com/wm-go/wm/apps/hellohttp"
-	_ "github.com/wm-go/wm/apps/mysqldemo"
-	_ "github.com/wm-go/wm/apps/p2p"
-	_ "github.com/wm-go/wm/apps/task"
-	_ "github.com/wm-go/wm/apps/webserver"
-	_ "github.com/wm-go/wm/apps/webserver/demo"
-	_ "github.com/wm-go/wm/apps/wsecho"
+	_ "github.com/wm-go/wm/apps/all" // every built-in app
 )
 
 func main() { daemon.Main() }
