@@ -2,6 +2,7 @@ package netloop
 
 import (
 	"os"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -19,6 +20,9 @@ type fileSend struct {
 	off   int64  // next byte to send
 	left  int64  // bytes still to send
 	after []byte // bytes sent after the file, queued while it was pending
+	// copying: sendfile(2) refused this file (its file system cannot
+	// splice), so its bytes are read and written instead.
+	copying bool
 }
 
 // maxSendfileChunk bounds one sendfile(2) call; a non-blocking socket
@@ -59,7 +63,13 @@ func (c *Conn) SendFile(f *os.File, off, n int64) SendResult {
 func (c *Conn) sendFileLocked() (done, ok bool) {
 	fs := &c.files[0]
 	for fs.left > 0 {
-		n, err := unix.Sendfile(c.fd, fs.fd, &fs.off, int(min(fs.left, maxSendfileChunk)))
+		var n int
+		var err error
+		if fs.copying {
+			n, err = copyFile(c.fd, fs)
+		} else {
+			n, err = sendfile(c.fd, fs.fd, &fs.off, int(min(fs.left, maxSendfileChunk)))
+		}
 		if n > 0 {
 			fs.left -= int64(n)
 			continue
@@ -69,6 +79,11 @@ func (c *Conn) sendFileLocked() (done, ok bool) {
 			continue
 		case unix.EAGAIN:
 			return false, true
+		case unix.EINVAL, unix.ENOSYS, unix.EOPNOTSUPP:
+			if !fs.copying {
+				fs.copying = true
+				continue
+			}
 		}
 		return false, false // an error, or nil at the file's end: it shrank
 	}
@@ -80,6 +95,34 @@ func (c *Conn) sendFileLocked() (done, ok bool) {
 		c.files = nil
 	}
 	return true, true
+}
+
+// sendfile is unix.Sendfile; a test makes it refuse, as a file system
+// that cannot splice does.
+var sendfile = unix.Sendfile
+
+// copyChunks hold the bytes of a file being copied: copyFile may run on
+// any goroutine that sends, so it cannot use the loop's read buffer.
+var copyChunks = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// copyFile writes the next bytes of fs the slow way, read then write,
+// for a file sendfile(2) refused. It reports the bytes written (the
+// offset moves by as many: what the socket did not take is read again
+// next time) and, when none were, why: EAGAIN, an error, or nil at the
+// file's end.
+func copyFile(sock int, fs *fileSend) (int, error) {
+	bp := copyChunks.Get().(*[]byte)
+	defer copyChunks.Put(bp)
+	buf := (*bp)[:min(int64(len(*bp)), fs.left)]
+	r, err := unix.Pread(fs.fd, buf, fs.off)
+	if r <= 0 {
+		return 0, err
+	}
+	w, err := rawWrite(sock, buf[:r])
+	if w > 0 {
+		fs.off += int64(w)
+	}
+	return w, err
 }
 
 // pendingLocked reports whether anything waits to be written: bytes or

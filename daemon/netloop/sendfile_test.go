@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tempFile writes size bytes of a pattern that shows any reordering.
@@ -50,65 +52,89 @@ func fileServer(t *testing.T, path string, opened chan *os.File) string {
 	return addr
 }
 
+// refuseSendfile makes sendfile(2) fail as it does on a file system
+// that cannot splice, for the rest of the test: files go by read and
+// write instead.
+func refuseSendfile(t *testing.T) {
+	saved := sendfile
+	sendfile = func(int, int, *int64, int) (int, error) { return 0, unix.EINVAL }
+	t.Cleanup(func() { sendfile = saved })
+}
+
 // TestSendFileInOrder: the file's bytes arrive whole, between what was
 // sent before and after, for pipelined requests too, and for a file far
 // larger than the socket buffers, read slowly so that the loop has to
-// wait for EPOLLOUT in the middle of the file.
+// wait for EPOLLOUT in the middle of the file; with sendfile(2), and
+// copied where sendfile refuses the file.
 func TestSendFileInOrder(t *testing.T) {
-	path, data := tempFile(t, 8<<20)
-	addr := fileServer(t, path, nil)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, "3 10\n100 5\n0 8388608\n")
-	var want bytes.Buffer
-	for _, r := range [][2]int{{3, 10}, {100, 5}, {0, len(data)}} {
-		want.WriteString("<\n")
-		want.Write(data[r[0] : r[0]+r[1]])
-		want.WriteString(">\n")
-	}
-	got := make([]byte, want.Len())
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	// Take the first bytes slowly: the kernel buffers fill and the loop
-	// must arm EPOLLOUT with the file half sent.
-	time.Sleep(100 * time.Millisecond)
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want.Bytes()) {
-		i := 0
-		for i < len(got) && got[i] == want.Bytes()[i] {
-			i++
-		}
-		t.Fatalf("bytes differ from offset %d of %d", i, len(got))
+	for _, refused := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sendfile", true: "copied"}[refused], func(t *testing.T) {
+			if refused {
+				refuseSendfile(t)
+			}
+			path, data := tempFile(t, 8<<20)
+			addr := fileServer(t, path, nil)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "3 10\n100 5\n0 8388608\n")
+			var want bytes.Buffer
+			for _, r := range [][2]int{{3, 10}, {100, 5}, {0, len(data)}} {
+				want.WriteString("<\n")
+				want.Write(data[r[0] : r[0]+r[1]])
+				want.WriteString(">\n")
+			}
+			got := make([]byte, want.Len())
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			// Take the first bytes slowly: the kernel buffers fill and the
+			// loop must arm EPOLLOUT with the file half sent.
+			time.Sleep(100 * time.Millisecond)
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				i := 0
+				for i < len(got) && got[i] == want.Bytes()[i] {
+					i++
+				}
+				t.Fatalf("bytes differ from offset %d of %d", i, len(got))
+			}
+		})
 	}
 }
 
 // TestSendFileShortClosesConn: a file shorter than promised closes the
-// connection after the bytes it has, and the file is closed.
+// connection after the bytes it has, and the file is closed; copied too.
 func TestSendFileShortClosesConn(t *testing.T) {
-	path, data := tempFile(t, 1000)
-	opened := make(chan *os.File, 1)
-	addr := fileServer(t, path, opened)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, "0 5000\n")
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	got, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "<\n" + string(data); string(got) != want {
-		t.Fatalf("got %d bytes, want the header and the file's %d", len(got), len(data))
-	}
-	f := <-opened
-	if _, err := f.Stat(); !errors.Is(err, os.ErrClosed) {
-		t.Fatalf("file after the connection closed: Stat says %v, want closed", err)
+	for _, refused := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sendfile", true: "copied"}[refused], func(t *testing.T) {
+			if refused {
+				refuseSendfile(t)
+			}
+			path, data := tempFile(t, 1000)
+			opened := make(chan *os.File, 1)
+			addr := fileServer(t, path, opened)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "0 5000\n")
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "<\n" + string(data); string(got) != want {
+				t.Fatalf("got %d bytes, want the header and the file's %d", len(got), len(data))
+			}
+			f := <-opened
+			if _, err := f.Stat(); !errors.Is(err, os.ErrClosed) {
+				t.Fatalf("file after the connection closed: Stat says %v, want closed", err)
+			}
+		})
 	}
 }
 
