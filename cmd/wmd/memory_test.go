@@ -9,6 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 )
 
 // rssKB is a process's resident set size, from /proc/PID/status.
@@ -130,5 +133,57 @@ func TestFatPacketsOnOpenConnectionsGiveTheirMemoryBack(t *testing.T) {
 	}
 	if got := c.ask("date"); got == "" {
 		t.Fatal("empty reply to date after the fat lines")
+	}
+}
+
+// A WebSocket message that arrives in many fragments is gathered in a
+// buffer of its connection's, and its echo waits in a send buffer: with
+// the connections still open, neither may stay pinned in the worker.
+func TestFatWebSocketMessagesGiveTheirMemoryBack(t *testing.T) {
+	d := newDaemonBin(t, plainWmd(t), "", map[string]string{"WS": "app = WebSocketEcho\nlisten = websocket://127.0.0.1:{port}\nstart_workers = 1\n"})
+	d.start()
+	pid := d.pids("WS")[0]
+	first := dialWS(t, d.addr("WS"))
+	if got := ask(t, first, "hello"); got != "hello" {
+		t.Fatalf("echo of hello: %q", got)
+	}
+	idle := rssKB(t, pid)
+
+	// 4 connections each send a 9 MB binary message, under the default
+	// 10 MB max_recv_buffer_size, in 128 KiB fragments (too small for the
+	// loop's own receive buffer to count as big), and read its echo.
+	const clients, msgSize, fragSize = 4, 9 << 20, 128 << 10
+	var wg sync.WaitGroup
+	conns := make([]wsConn, clients)
+	for i := range conns {
+		conns[i] = dialWS(t, d.addr("WS"))
+		wg.Go(func() {
+			c := conns[i]
+			for sent := 0; sent < msgSize; sent += fragSize {
+				op := ws.OpContinuation
+				if sent == 0 {
+					op = ws.OpBinary
+				}
+				frame := ws.NewFrame(op, sent+fragSize >= msgSize, bytes.Repeat([]byte{'x'}, fragSize))
+				if err := ws.WriteFrame(c, ws.MaskFrameInPlace(frame)); err != nil {
+					t.Errorf("client %d: send a fragment: %v", i, err)
+					return
+				}
+			}
+			c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			msg, _, err := wsutil.ReadServerData(c)
+			if err != nil || len(msg) != msgSize {
+				t.Errorf("client %d: echo of the 9 MB message: %d bytes, %v", i, len(msg), err)
+			}
+		})
+	}
+	wg.Wait()
+
+	now := rssBackToIdle(t, pid, idle)
+	t.Logf("worker RSS: idle %d kB, with %d connections open after a %d MB message each %d kB", idle, clients, msgSize>>20, now)
+	for i, c := range conns {
+		if got := ask(t, c, "still here"); got != "still here" {
+			t.Errorf("client %d: echo after the fat message: %q", i, got)
+		}
 	}
 }

@@ -331,7 +331,11 @@ const maxPooledBuffer = 64 << 10
 func getBuffer() []byte { return (*bufferPool.Get().(*[]byte))[:0] }
 
 func putBuffer(b []byte) {
-	if cap(b) == 0 || cap(b) > maxPooledBuffer {
+	if cap(b) > maxPooledBuffer {
+		DroppedBuffer(cap(b))
+		return
+	}
+	if cap(b) == 0 {
 		return
 	}
 	b = b[:0]

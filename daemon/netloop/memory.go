@@ -7,8 +7,9 @@ import (
 )
 
 // A packet that arrives over many reads is gathered in its connection's
-// own buffer (Conn.in), which can grow to max_recv_buffer_size. When such
-// a buffer is dropped, its memory goes back to the OS soon after, rather
+// own buffer (Conn.in), which can grow to max_recv_buffer_size, and a
+// large reply waits in a send buffer as large. When such a buffer is
+// dropped, its memory goes back to the OS soon after, rather
 // than whenever the runtime gets to it: an idle worker runs no garbage
 // collection, so a handful of fat (or refused) packets would otherwise
 // pin the garbage of their buffers in its RSS for minutes, and an
@@ -36,9 +37,12 @@ var heapRelease struct {
 	last    time.Time
 }
 
-// droppedBuffer notes that a receive buffer of capacity size has become
-// garbage, and schedules the memory's return to the OS if it was big.
-func droppedBuffer(size int) {
+// DroppedBuffer notes that a buffer of capacity size has become garbage,
+// and schedules the memory's return to the OS if it was big. The loop
+// calls it for its receive and send buffers; a protocol that gathers
+// messages in buffers of its own (WebSocket fragments, inflated
+// messages) calls it for those.
+func DroppedBuffer(size int) {
 	if size < bigBuffer {
 		return
 	}

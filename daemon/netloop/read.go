@@ -175,7 +175,7 @@ func appendIn(c *Conn, data []byte) {
 		}
 		grown := make([]byte, len(c.in), size)
 		copy(grown, c.in)
-		droppedBuffer(cap(c.in))
+		DroppedBuffer(cap(c.in))
 		c.in = grown
 	}
 	c.in = append(c.in, data...)
@@ -183,7 +183,7 @@ func appendIn(c *Conn, data []byte) {
 
 // dropIn lets go of c's receive buffer.
 func dropIn(c *Conn) {
-	droppedBuffer(cap(c.in))
+	DroppedBuffer(cap(c.in))
 	c.in = nil
 }
 

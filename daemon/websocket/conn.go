@@ -305,6 +305,8 @@ func (s *conn) dropFrag() {
 	if s.pooled {
 		releaseBuffer(s.frag)
 		s.pooled = false
+	} else {
+		netloop.DroppedBuffer(cap(s.frag)) // the fragments of a big message
 	}
 	s.frag = nil
 }

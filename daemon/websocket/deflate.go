@@ -10,6 +10,7 @@ import (
 	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws/wsflate"
 	"github.com/klauspost/compress/flate"
+	"github.com/wm-go/wm/daemon/netloop"
 )
 
 // Per-message deflate (RFC 7692), without context takeover in either
@@ -91,6 +92,7 @@ func appendCompressed(dst []byte, op byte, msg []byte) ([]byte, bool) {
 	}
 	dst = appendFrameByte(dst, 0x80|rsv1|op, d.out.b)
 	if cap(d.out.b) > maxPooledBuffer {
+		netloop.DroppedBuffer(cap(d.out.b))
 		d.out.b = nil
 	}
 	return dst, true
@@ -206,7 +208,11 @@ const maxPooledBuffer = 64 << 10
 func getBuffer() []byte { return (*buffers.Get().(*[]byte))[:0] }
 
 func releaseBuffer(b []byte) {
-	if cap(b) == 0 || cap(b) > maxPooledBuffer {
+	if cap(b) > maxPooledBuffer {
+		netloop.DroppedBuffer(cap(b)) // a big message: its memory goes back to the OS
+		return
+	}
+	if cap(b) == 0 {
 		return
 	}
 	b = b[:0]
