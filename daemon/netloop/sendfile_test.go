@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,9 +32,12 @@ func tempFile(t *testing.T, size int) (string, []byte) {
 }
 
 // fileServer answers "OFF N\n" with "<\n", N bytes of path from OFF, and
-// ">\n"; the files it opened arrive on opened.
-func fileServer(t *testing.T, path string, opened chan *os.File) string {
+// ">\n"; the files it opened arrive on opened, and served is the
+// connection it answered last.
+func fileServer(t *testing.T, path string, opened chan *os.File) (addr string, served *atomic.Pointer[Conn]) {
+	served = new(atomic.Pointer[Conn])
 	r := &recorder{onMsg: func(c *Conn, msg []byte) {
+		served.Store(c)
 		off, n, _ := strings.Cut(strings.TrimSpace(string(msg)), " ")
 		o, _ := strconv.ParseInt(off, 10, 64)
 		k, _ := strconv.ParseInt(n, 10, 64)
@@ -48,8 +53,8 @@ func fileServer(t *testing.T, path string, opened chan *os.File) string {
 		c.SendFile(f, o, k)
 		c.Send([]byte(">\n"))
 	}}
-	_, addr := serve(t, r, Listener{Protocol: lines{}, Persistent: true})
-	return addr
+	_, addr = serve(t, r, Listener{Protocol: lines{}, Persistent: true})
+	return addr, served
 }
 
 // refuseSendfile makes sendfile(2) fail as it does on a file system
@@ -61,9 +66,30 @@ func refuseSendfile(t *testing.T) {
 	t.Cleanup(func() { sendfile = saved })
 }
 
+// waitArmed waits until the loop waits for EPOLLOUT on the connection
+// served answered last: its peer has stopped taking bytes.
+func waitArmed(t *testing.T, served *atomic.Pointer[Conn]) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c := served.Load(); c != nil {
+			c.mu.Lock()
+			armed := c.armed
+			c.mu.Unlock()
+			if armed {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the loop never waited for EPOLLOUT: the file went out whole at once")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestSendFileInOrder: the file's bytes arrive whole, between what was
 // sent before and after, for pipelined requests too, and for a file far
-// larger than the socket buffers, read slowly so that the loop has to
+// larger than the socket buffers, taken only once the loop has had to
 // wait for EPOLLOUT in the middle of the file; with sendfile(2), and
 // copied where sendfile refuses the file.
 func TestSendFileInOrder(t *testing.T) {
@@ -73,8 +99,14 @@ func TestSendFileInOrder(t *testing.T) {
 				refuseSendfile(t)
 			}
 			path, data := tempFile(t, 8<<20)
-			addr := fileServer(t, path, nil)
-			c, err := net.Dial("tcp", addr)
+			addr, served := fileServer(t, path, nil)
+			// A small receive window: the 8 MB cannot all fit in the
+			// kernel's buffers, so the loop has to wait for EPOLLOUT with
+			// the file half sent.
+			d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+				return rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 64<<10) })
+			}}
+			c, err := d.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,11 +118,9 @@ func TestSendFileInOrder(t *testing.T) {
 				want.Write(data[r[0] : r[0]+r[1]])
 				want.WriteString(">\n")
 			}
+			waitArmed(t, served)
 			got := make([]byte, want.Len())
 			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			// Take the first bytes slowly: the kernel buffers fill and the
-			// loop must arm EPOLLOUT with the file half sent.
-			time.Sleep(100 * time.Millisecond)
 			if _, err := io.ReadFull(c, got); err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +145,7 @@ func TestSendFileShortClosesConn(t *testing.T) {
 			}
 			path, data := tempFile(t, 1000)
 			opened := make(chan *os.File, 1)
-			addr := fileServer(t, path, opened)
+			addr, _ := fileServer(t, path, opened)
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -143,7 +173,7 @@ func TestSendFileShortClosesConn(t *testing.T) {
 func TestSendFileClosedWithConn(t *testing.T) {
 	path, _ := tempFile(t, 32<<20)
 	opened := make(chan *os.File, 1)
-	addr := fileServer(t, path, opened)
+	addr, _ := fileServer(t, path, opened)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
