@@ -16,7 +16,7 @@ import (
 
 // The conf.d keys of a Gateway group, besides the core ones.
 var gatewayKeys = []string{"lan_ip", "start_port", "ping_interval", "ping_not_response_limit",
-	"ping_data", "router", "registry"}
+	"ping_data", "router", "registry", "broadcast_coalesce"}
 
 // The conf.d keys of a BusinessWorker group.
 var workerKeys = []string{"event_handler", "registry"}
@@ -28,6 +28,11 @@ const (
 	// maxPingInterval bounds ping_interval, in seconds: a day. Larger
 	// counts would wrap to a negative interval, which is no heartbeat.
 	maxPingInterval = 86400
+	// DefaultBroadcastCoalesce is how long a listening client's
+	// broadcasts may wait to go out in one write (broadcast_coalesce).
+	DefaultBroadcastCoalesce = 2 * time.Millisecond
+	// maxBroadcastCoalesce bounds it: past this, a listener would notice.
+	maxBroadcastCoalesce = time.Second
 )
 
 // gatewayConfig is a Gateway group's settings.
@@ -40,7 +45,8 @@ type gatewayConfig struct {
 	router        string        // routeSticky or routeRandom
 	registry      string
 	workers       int
-	maxClientWait int // bytes a client may have waiting for a worker
+	maxClientWait int           // bytes a client may have waiting for a worker
+	coalesce      time.Duration // broadcast_coalesce; 0: every broadcast written at once
 }
 
 const (
@@ -60,6 +66,7 @@ func parseGatewayConfig(g *daemon.Group) (gatewayConfig, error) {
 		router:        routeSticky,
 		workers:       g.StartWorkers,
 		maxClientWait: g.MaxRecvBufferSize,
+		coalesce:      DefaultBroadcastCoalesce,
 	}
 	if g.Listen == "" || g.Network != "tcp" {
 		return c, &config.Error{File: g.File, Line: g.Lines["listen"],
@@ -112,6 +119,12 @@ func parseGatewayConfig(g *daemon.Group) (gatewayConfig, error) {
 				return c, settingError(g, kv, "want sticky (a client stays with its worker) or random")
 			}
 			c.router = v
+		case "broadcast_coalesce":
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || d > maxBroadcastCoalesce {
+				return c, settingError(g, kv, "want a duration from 0 to 1s, such as 2ms; 0 writes every broadcast at once")
+			}
+			c.coalesce = d
 		case "registry":
 			if err := registry.Check(v); err != nil {
 				return c, settingError(g, kv, "%v", err)

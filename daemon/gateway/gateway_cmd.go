@@ -75,15 +75,10 @@ func (g *Gateway) serveWorker(w *workerLink, input []byte) {
 func (g *Gateway) commands(w *workerLink, frames []byte) error {
 	var toAll [][]byte // points into frames: valid for this run only
 	flush := func() {
-		if len(toAll) == 0 {
-			return
+		if len(toAll) > 0 {
+			g.sendToAll(toAll)
+			toAll = toAll[:0]
 		}
-		for _, cl := range g.clients {
-			if !cl.gone {
-				cl.conn.SendEach(toAll)
-			}
-		}
-		toAll = toAll[:0]
 	}
 	err := eachFrame(frames, func(f *wire.Frame) {
 		if f.Type == wire.SendToAll && f.NumClients() == 0 {
@@ -112,15 +107,7 @@ func (g *Gateway) command(w *workerLink, f *wire.Frame) {
 		if cl := g.online(f.Client); cl != nil {
 			cl.conn.Send(f.Data)
 		}
-	case wire.SendToAll:
-		if f.NumClients() == 0 {
-			for _, cl := range g.clients {
-				if !cl.gone {
-					cl.conn.Send(f.Data)
-				}
-			}
-			return
-		}
+	case wire.SendToAll: // to a list: commands sends those to everyone
 		for i := range f.NumClients() {
 			if cl := g.online(f.ClientAt(i)); cl != nil {
 				cl.conn.Send(f.Data)
@@ -167,6 +154,25 @@ func (g *Gateway) command(w *workerLink, f *wire.Frame) {
 		g.answer(w, f)
 	case wire.Leaving:
 		g.workerLeaving(w)
+	}
+}
+
+// sendToAll sends msgs to every client. A client whose own events are
+// with a worker, or waiting for one, may be waiting on this very answer
+// (its echo, the reply to its move): it gets msgs at once. The others
+// only listen, and under a stream of broadcasts get each
+// broadcast_coalesce's worth in one write (netloop.Conn.SendEachLater):
+// on the gateway's side and on theirs, that is one write and one wake-up
+// for many messages.
+func (g *Gateway) sendToAll(msgs [][]byte) {
+	for _, cl := range g.clients {
+		switch {
+		case cl.gone:
+		case cl.inflight != nil || len(cl.queue) > 0:
+			cl.conn.SendEach(msgs)
+		default:
+			cl.conn.SendEachLater(msgs, g.cfg.coalesce)
+		}
 	}
 }
 

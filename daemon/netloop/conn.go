@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wm-go/wm/daemon/protocol"
 	"golang.org/x/sys/unix"
@@ -65,13 +66,17 @@ type Conn struct {
 	stayed bool   // a handoff of it failed: a drain closes it instead
 
 	mu       sync.Mutex
-	out      []byte      // bytes the kernel did not take yet
-	files    []fileSend  // files to send after out, each with the bytes queued behind it (sendfile.go)
-	batching bool        // the loop is dispatching a read: flush at its end
-	corked   bool        // queued for the flush at the end of Loop.corked
-	armed    bool        // EPOLLOUT registered: out is waiting on the peer
-	closing  atomic.Bool // no more reads or sends; close once out is flushed
-	closed   bool
+	out      []byte     // bytes the kernel did not take yet
+	files    []fileSend // files to send after out, each with the bytes queued behind it (sendfile.go)
+	batching bool       // the loop is dispatching a read: flush at its end
+	corked   bool       // queued for the flush at the end of Loop.corked
+	armed    bool       // EPOLLOUT registered: out is waiting on the peer
+	// late: out waits for Loop.flushLater (later.go); lateSince: when
+	// SendEachLater last had output written, since loopEpoch.
+	late      bool
+	lateSince time.Duration
+	closing   atomic.Bool // no more reads or sends; close once out is flushed
+	closed    bool
 
 	udpPeer unix.Sockaddr // set on the transient Conn of a UDP datagram
 
@@ -154,6 +159,16 @@ func (c *Conn) sendEach(msgs [][]byte, enc protocol.Encoder) SendResult {
 		return Failed
 	}
 	waiting := c.armed
+	if c.queueLocked(msgs, enc) == Failed {
+		return Failed
+	}
+	return c.writeLocked(waiting)
+}
+
+// queueLocked appends msgs, each encoded by enc unless it is nil, to the
+// output, and aborts the connection if that takes it over
+// max_send_buffer_size. Call with c.mu held, c open.
+func (c *Conn) queueLocked(msgs [][]byte, enc protocol.Encoder) SendResult {
 	// Behind a file still being sent, bytes wait behind that file.
 	buf := &c.out
 	if len(c.files) > 0 {
@@ -176,7 +191,7 @@ func (c *Conn) sendEach(msgs [][]byte, enc protocol.Encoder) SendResult {
 		c.abortLocked()
 		return Failed
 	}
-	return c.writeLocked(waiting)
+	return Queued
 }
 
 // writeLocked writes what was just queued, unless the peer lags (waiting:

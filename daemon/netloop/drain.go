@@ -51,6 +51,7 @@ func (l *Loop) DrainTo(send func(handoff.Conn) error) <-chan struct{} {
 	l.Post(func() {
 		l.stopAccepting(true)
 		l.draining = true
+		l.flushLater() // output waiting to be coalesced goes now: nothing is worth holding a drain for
 		l.successor = send
 		l.sweepIdle(send != nil)
 		if send == nil {

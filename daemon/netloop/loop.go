@@ -117,7 +117,8 @@ type Loop struct {
 	draining bool
 	drained  chan struct{}
 
-	cork cork // corked
+	cork  cork  // corked
+	later later // SendEachLater's connections
 
 	successor  func(handoff.Conn) error // set by DrainTo; nil: close instead
 	drainHolds atomic.Int64             // HoldDrain calls not released yet
