@@ -37,15 +37,7 @@ func (l *Loop) uncork() {
 	l.cork.conns = l.cork.spare[:0]
 	l.cork.mu.Unlock()
 	for i, c := range conns {
-		c.mu.Lock()
-		c.corked = false
-		broke := !c.closed && !c.armed && !c.batching && c.pendingLocked() && !c.flushLocked()
-		c.mu.Unlock()
-		if broke {
-			l.stats.SendFail.Add(1)
-		} else if l.draining {
-			l.leaveIfIdle(c) // it waited for this output, not for EPOLLOUT
-		}
+		l.writeHeld(c, func(c *Conn) { c.corked = false })
 		conns[i] = nil
 	}
 	l.cork.mu.Lock()
@@ -70,4 +62,21 @@ func (c *Conn) holdLocked() bool {
 		k.conns = append(k.conns, c)
 	}
 	return true
+}
+
+// writeHeld writes the output held back for c (by a cork, or for
+// SendEachLater), after release clears what held it, unless the
+// connection is closed, waits for EPOLLOUT or a read being dispatched
+// will write it. Runs on the loop: a drain lets c go once it is written,
+// since it waited for this output, not for EPOLLOUT.
+func (l *Loop) writeHeld(c *Conn, release func(c *Conn)) {
+	c.mu.Lock()
+	release(c)
+	broke := !c.closed && !c.armed && !c.batching && c.pendingLocked() && !c.flushLocked()
+	c.mu.Unlock()
+	if broke {
+		l.stats.SendFail.Add(1)
+	} else if l.draining {
+		l.leaveIfIdle(c)
+	}
 }

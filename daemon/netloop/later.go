@@ -86,15 +86,6 @@ func (l *Loop) flushLater() {
 	l.later.mu.Unlock()
 	now := time.Since(loopEpoch)
 	for _, c := range conns {
-		c.mu.Lock()
-		c.late = false
-		c.lateSince = now
-		broke := !c.closed && !c.armed && !c.batching && c.pendingLocked() && !c.flushLocked()
-		c.mu.Unlock()
-		if broke {
-			l.stats.SendFail.Add(1)
-		} else if l.draining {
-			l.leaveIfIdle(c) // it waited for this output
-		}
+		l.writeHeld(c, func(c *Conn) { c.late, c.lateSince = false, now })
 	}
 }
