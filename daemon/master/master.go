@@ -47,7 +47,7 @@ type Master struct {
 	opts    Options
 	cfg     *config.Config
 	log     *slog.Logger
-	started time.Time
+	started time.Time // set by Run, guarded by mu: the control plane serves before
 	devnull *os.File
 
 	listeners map[string]int  // raw descriptors by group name; see bind
@@ -176,7 +176,11 @@ func (m *Master) closeListeners() {
 // Run starts every worker and supervises them until Stop, SIGTERM or
 // SIGINT. Bind must have succeeded. Signals: SIGUSR1 reloads.
 func (m *Master) Run() error {
+	// The control plane serves already (ServeControl comes first) and
+	// reads it under mu.
+	m.mu.Lock()
 	m.started = time.Now()
+	m.mu.Unlock()
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		return err
