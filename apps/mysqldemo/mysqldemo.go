@@ -132,7 +132,16 @@ var demoUsers = []struct {
 // worker of the group runs it at start, at once: each statement is one
 // that a concurrent twin cannot make fail.
 func seed(ctx context.Context, d *db.DB) error {
-	if _, err := d.Exec(ctx, `CREATE TABLE IF NOT EXISTS users (
+	// One transaction: every worker of the group seeds at start-up, and
+	// on SQLite the transaction waits for the write lock another worker
+	// holds (db opens them IMMEDIATE) where separate statements could
+	// fail with SQLITE_BUSY.
+	tx, err := d.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS users (
 		uid INTEGER NOT NULL PRIMARY KEY,
 		name VARCHAR(64) NOT NULL,
 		age INTEGER NOT NULL)`); err != nil {
@@ -143,9 +152,12 @@ func seed(ctx context.Context, d *db.DB) error {
 		insert = "INSERT IGNORE"
 	}
 	for _, u := range demoUsers {
-		if _, err := d.Exec(ctx, insert+" INTO users (uid, name, age) VALUES (?, ?, ?)", u.uid, u.name, u.age); err != nil {
+		if _, err := tx.ExecContext(ctx, insert+" INTO users (uid, name, age) VALUES (?, ?, ?)", u.uid, u.name, u.age); err != nil {
 			return fmt.Errorf("seed: %w", err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("seed: %w", err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	_ "modernc.org/sqlite" // the "sqlite" driver
@@ -97,8 +98,8 @@ func parseMySQL(dsn string) (*mysql.Config, error) {
 }
 
 // openSQLite waits for a lock another worker process holds instead of
-// failing with SQLITE_BUSY, and uses the write-ahead log so that readers
-// do not wait for a writer.
+// failing with SQLITE_BUSY, uses the write-ahead log so that readers do
+// not wait for a writer, and begins transactions IMMEDIATE.
 func openSQLite(c Config) (*sql.DB, error) {
 	dsn := c.DSN
 	file, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
@@ -115,11 +116,44 @@ func openSQLite(c Config) (*sql.DB, error) {
 		dsn += fmt.Sprintf("%s_pragma=busy_timeout(%d)", sep, c.Timeout.Milliseconds())
 		sep = "&"
 	}
-	if !strings.Contains(dsn, "journal_mode") && file != ":memory:" {
-		dsn += sep + "_pragma=journal_mode(WAL)"
+	if !strings.Contains(dsn, "_txlock") {
+		// A transaction takes the write lock when it begins, waiting for
+		// it up to busy_timeout. A deferred one that reads and then
+		// writes would get SQLITE_BUSY at once if another process wrote
+		// meanwhile, since waiting could deadlock.
+		dsn += sep + "_txlock=immediate"
 	}
-	return sql.Open(SQLite, dsn)
+	d, err := sql.Open(SQLite, dsn)
+	if err != nil || strings.Contains(dsn, "journal_mode") || file == ":memory:" || file == "" {
+		return d, err
+	}
+	if err := setWAL(d, c.Timeout); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
 }
+
+// setWAL puts the database in write-ahead-log mode, which the file keeps
+// for every later connection. The switch needs the database to itself
+// and does not wait on busy_timeout: every worker of a group opens the
+// same new file at once, so it is tried again, within timeout, while
+// another process holds the database.
+func setWAL(d *sql.DB, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := d.Exec("PRAGMA journal_mode=WAL")
+		var coded interface{ Code() int }
+		busy := errors.As(err, &coded) && coded.Code()&0xff == sqliteBusy
+		if err == nil || !busy || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond) // SQLite offers no signal for a lock let go
+	}
+}
+
+// sqliteBusy is SQLITE_BUSY, the primary result code of a locked database.
+const sqliteBusy = 5
 
 // driverLogger sends the MySQL driver's messages ("closing bad idle
 // connection: ...") to the worker's log.

@@ -159,3 +159,39 @@ func TestSQLiteConcurrentWriters(t *testing.T) {
 		t.Errorf("count = %v, %v; want %d", n, err, 2*each)
 	}
 }
+
+// Every worker of a group opens the same new SQLite file at once: one
+// that finds the database locked while it switches it to WAL waits for
+// the lock instead of failing its start-up with SQLITE_BUSY.
+func TestSQLiteOpenWaitsForWALSwitch(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "shared.sqlite")
+	// Another process, in effect: rollback journal, holding the write lock.
+	other, err := sql.Open(SQLite, file+"?_pragma=journal_mode(DELETE)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("CREATE TABLE t (x INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	const held = 300 * time.Millisecond
+	time.AfterFunc(held, func() { tx.Commit() }) // the lock goes after a while
+
+	start := time.Now()
+	d, err := Open(Config{Name: "test", Driver: SQLite, DSN: file, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("open while another connection holds the lock: %v", err)
+	}
+	defer d.Close()
+	if waited := time.Since(start); waited < held/2 {
+		t.Fatalf("open returned after %v: the lock was not held, the test proves nothing", waited)
+	}
+	mode, err := d.Single(context.Background(), "PRAGMA journal_mode")
+	if err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %v, %v; want wal", mode, err)
+	}
+}
