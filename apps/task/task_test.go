@@ -2,13 +2,13 @@ package task
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wm-go/wm/daemon"
 	"github.com/wm-go/wm/daemon/config"
 	"github.com/wm-go/wm/daemon/timer"
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 // room records what the tasks broadcast; a broadcast of block waits
@@ -50,30 +50,10 @@ func (r *room) next(t *testing.T, want string) {
 // workerLoop runs timers the way a worker does: through one loop that
 // runs posted calls one at a time.
 func workerLoop(t *testing.T) {
-	calls := make(chan func(), 1024)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case fn := <-calls:
-				fn()
-			case <-done:
-				return
-			}
-		}
-	})
-	timer.SetRunner(func(fn func()) {
-		select {
-		case calls <- fn:
-		case <-done:
-		}
-	})
-	t.Cleanup(func() {
+	timer.SetRunner(testkit.SerialRunner(t))
+	t.Cleanup(func() { // before the runner stops: cleanups run last first
 		timer.DelAll()
 		timer.SetRunner(nil)
-		close(done)
-		wg.Wait()
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wm-go/wm/internal/testkit"
 )
 
 func TestOnceRunsOnceThroughRunner(t *testing.T) {
@@ -64,30 +66,6 @@ func TestDelAll(t *testing.T) {
 	}
 }
 
-// serialLoop is a runner like the worker's event loop: posted calls run
-// one at a time on one goroutine, until the test ends.
-func serialLoop(t *testing.T) func(func()) {
-	calls := make(chan func(), 1024)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case fn := <-calls:
-				fn()
-			case <-done:
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { close(done) })
-	return func(fn func()) {
-		select {
-		case calls <- fn:
-		case <-done:
-		}
-	}
-}
-
 // tick waits for n calls of a timer, failing after within.
 func tick(t *testing.T, ran <-chan struct{}, n int, within time.Duration, what string) {
 	t.Helper()
@@ -102,7 +80,7 @@ func tick(t *testing.T, ran <-chan struct{}, n int, within time.Duration, what s
 }
 
 func TestSlowOffLoopTimerDelaysOnlyItself(t *testing.T) {
-	SetRunner(serialLoop(t))
+	SetRunner(testkit.SerialRunner(t))
 	defer SetRunner(nil)
 	release := make(chan struct{})
 	slowRan := make(chan struct{}, 64)
@@ -126,7 +104,7 @@ func TestSlowOffLoopTimerDelaysOnlyItself(t *testing.T) {
 // The WorkerMan behaviour Add keeps, and the reason AddOffLoop exists:
 // on the loop, a slow timer holds up every other.
 func TestSlowOnLoopTimerHoldsUpTheLoop(t *testing.T) {
-	SetRunner(serialLoop(t))
+	SetRunner(testkit.SerialRunner(t))
 	defer SetRunner(nil)
 	release := make(chan struct{})
 	slowRan := make(chan struct{}, 64)

@@ -166,3 +166,33 @@ func DocListsFile(t testing.TB, doc, name, src string) {
 		t.Errorf("%s's %s block differs from %s:\n%s", doc, name, src, block)
 	}
 }
+
+// SerialRunner returns a runner like a worker's event loop, for code that
+// posts its calls (timer.SetRunner): they run one at a time, in order, on
+// one goroutine, until the test ends. Calls posted after that are dropped.
+func SerialRunner(t testing.TB) func(func()) {
+	calls := make(chan func(), 1024)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case fn := <-calls:
+				fn()
+			case <-done:
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(done)
+		<-stopped
+	})
+	return func(fn func()) {
+		select {
+		case calls <- fn:
+		case <-done:
+		}
+	}
+}
