@@ -36,25 +36,24 @@ func (c *Conn) SendEachLater(msgs [][]byte, within time.Duration) SendResult {
 	}
 	now := time.Since(loopEpoch)
 	c.mu.Lock()
-	if !c.late && (c.lateSince == 0 || now-c.lateSince >= within) {
-		c.lateSince = now
-		c.mu.Unlock()
-		return c.SendEach(msgs)
-	}
+	defer c.mu.Unlock()
 	if c.closing.Load() || c.closed {
-		c.mu.Unlock()
 		c.loop.stats.SendFail.Add(1)
 		return Failed
 	}
-	r := c.queueLocked(msgs, c.encoder())
-	if r == Failed || c.late {
-		c.mu.Unlock()
-		return r
+	waiting := c.armed
+	if c.queueLocked(msgs, c.encoder()) == Failed {
+		return Failed
+	}
+	switch {
+	case c.late: // the flush is scheduled already
+		return Queued
+	case c.lateSince == 0 || now-c.lateSince >= within:
+		c.lateSince = now
+		return c.writeLocked(waiting)
 	}
 	c.late = true
-	due := c.lateSince + within - now
-	c.mu.Unlock()
-	c.loop.holdLater(c, max(due, 0))
+	c.loop.holdLater(c, max(c.lateSince+within-now, 0))
 	return Queued
 }
 
@@ -62,7 +61,9 @@ func (c *Conn) SendEachLater(msgs [][]byte, within time.Duration) SendResult {
 var loopEpoch = time.Now()
 
 // holdLater puts c on the list of connections whose output waits, and
-// schedules the flush of the list after due if none is scheduled.
+// schedules the flush of the list after due if none is scheduled. It is
+// called with c.mu held; flushLater never holds later.mu and a Conn's
+// lock at once.
 func (l *Loop) holdLater(c *Conn, due time.Duration) {
 	l.later.mu.Lock()
 	l.later.conns = append(l.later.conns, c)
